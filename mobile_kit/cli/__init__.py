@@ -1,0 +1,1 @@
+"""The ``mobilekit`` command line (Typer). Commands only parse, call one library function and print."""

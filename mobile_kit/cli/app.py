@@ -1,0 +1,310 @@
+"""``mobilekit``: train, export, eval, bench, predict and quickstart.
+
+Every command is a thin layer over one library function; errors that are the
+user's to fix (:class:`~mobile_kit.errors.MobileKitError`) print one message
+and exit with status 2, without a traceback.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+import mobile_kit  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+from mobile_kit.cli.output import print_json, print_kv, print_table, stderr
+from mobile_kit.errors import MobileKitError
+
+app = typer.Typer(
+    name="mobilekit",
+    help="Train compact person-segmentation models and ship them to phones: "
+    "train -> export (TFLite fp32/fp16/int8) -> eval -> bench -> predict.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+BUILTIN_HELP = "Model: a run folder, .keras or .tflite (default: the built-in likeunet)."
+
+
+def _arch_names() -> str:
+    from mobile_kit.models import ARCHITECTURES
+
+    return ", ".join(sorted(ARCHITECTURES))
+
+
+def _target_names() -> str:
+    from mobile_kit.export.registry import target_names
+
+    return ", ".join(target_names())
+
+
+def user_errors(fn):
+    """Print MobileKitError as one line and exit non-zero."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except MobileKitError as e:
+            stderr.print(f"[bold red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+            raise typer.Exit(e.exit_code) from None
+
+    return wrapper
+
+
+def _progress(quiet: bool):
+    from mobile_kit.progress import NullProgress, RichProgress
+
+    return NullProgress() if quiet else RichProgress(stderr)
+
+
+@app.command()
+@user_errors
+def validate(
+    data: Path = typer.Argument(..., help="Dataset folder with images/ and masks/ paired by file stem."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+):
+    """Check a dataset: pairing, readable/complete files, binary masks, mask sizes."""
+    from mobile_kit.data import validate_dataset
+
+    rep = validate_dataset(data)
+    if as_json:
+        print_json(rep.to_dict())
+    else:
+        print_kv(f"dataset {data}", {"valid pairs": len(rep.pairs), "resized masks": rep.resized_masks,
+                                     "grayscale images": rep.grayscale_images, "errors": len(rep.errors)})
+        for e in rep.errors:
+            stderr.print(f"[red]  {e}", highlight=False)
+    rep.raise_if_errors()
+
+
+@app.command()
+@user_errors
+def train(
+    data: Path = typer.Option(..., "--data", help="Dataset folder with images/ and masks/."),
+    out: Path = typer.Option(..., "--out", help="Run folder to write (model.keras, metadata.json, history.json, logs/)."),
+    arch: str = typer.Option("likeunet", help="Architecture (registered: likeunet, unet)."),
+    input_size: int = typer.Option(256, help="Square input size in pixels, a multiple of 32."),
+    grayscale: bool = typer.Option(False, "--grayscale", help="1-channel input instead of RGB."),
+    epochs: int = typer.Option(30, min=1),
+    batch_size: int = typer.Option(8, min=1),
+    learning_rate: float = typer.Option(2e-3, "--lr", help="Peak Adam learning rate (warm-up then cosine decay)."),
+    loss: str = typer.Option("ce+dice", help="ce+dice | focal+dice | ce"),
+    val_fraction: float = typer.Option(0.2, help="Fraction of pairs held out for validation."),
+    seed: int = typer.Option(0, help="Seed of the split, the weights and the augmentation."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from its last checkpoint."),
+    no_augment: bool = typer.Option(False, "--no-augment", help="Train without augmentation."),
+    max_images: Optional[int] = typer.Option(None, help="Use only the first N pairs (quick experiments)."),
+    base_filters: Optional[int] = typer.Option(None, help="unet only: filters of the first level."),
+    depth: Optional[int] = typer.Option(None, help="unet only: number of down-sampling levels."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+):
+    """Train a segmentation model; the best epoch by validation person IoU is kept."""
+    from mobile_kit.training import train as train_fn
+
+    opts = {k: v for k, v in (("base_filters", base_filters), ("depth", depth)) if v is not None}
+    r = train_fn(data, out, arch=arch, input_size=input_size, grayscale=grayscale, epochs=epochs,
+                 batch_size=batch_size, learning_rate=learning_rate, loss=loss, val_fraction=val_fraction,
+                 seed=seed, resume=resume, augment=not no_augment, max_images=max_images, arch_options=opts,
+                 progress=_progress(quiet))
+    if as_json:
+        print_json(r.to_dict())
+    else:
+        print_kv(f"trained {arch} -> {r.run_dir}", {
+            "model": r.model_path, "best epoch": r.best_epoch,
+            "val person IoU (image res)": r.val_metrics.get("person_iou", "n/a"),
+            "val mIoU (image res)": r.val_metrics.get("miou", "n/a"), "seconds": round(r.seconds, 1)})
+
+
+@app.command()
+@user_errors
+def export(
+    model: Optional[Path] = typer.Argument(None, help="Run folder or .keras (default: the built-in model)."),
+    target: str = typer.Option("tflite-int8", "--target", help="tflite-fp32 | tflite-fp16 | tflite-int8"),
+    out: Path = typer.Option(..., "--out", help="Folder for the artifact and its metadata.json."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Photos for int8 calibration and parity (default: scikit-image's)."),
+    int8_io: str = typer.Option("int8", help="tflite-int8 input/output type: int8 | uint8."),
+    num_calibration: int = typer.Option(64, min=1, help="Representative-dataset size for int8."),
+    skip_parity: bool = typer.Option(False, "--skip-parity", help="Keep the artifact even if parity fails."),
+    as_json: bool = typer.Option(False, "--json"),
+    quiet: bool = typer.Option(False, "--quiet"),
+):
+    """Convert a Keras model, check parity against it and write the artifact + metadata.json."""
+    from mobile_kit.export import export_model
+
+    r = export_model(model, target, out, data=data, int8_io=int8_io, num_calibration=num_calibration,
+                     skip_parity=skip_parity, progress=_progress(quiet))
+    if as_json:
+        print_json(r.to_dict())
+    else:
+        p = r.parity
+        print_kv(f"exported {target}", {
+            "artifact": r.artifact, "metadata": r.metadata_path, "size_bytes": r.size_bytes,
+            "parity": p["criterion"] + (" (NOT ENFORCED)" if p.get("skipped_enforcement") else ""),
+            "max_abs": p["max_abs"], "mask IoU vs Keras": p["mask_iou"], "parity inputs": p["inputs"]})
+
+
+def _segmenter(model, input_norm, output_kind, threads=None):
+    from mobile_kit.runtime import load_segmenter
+
+    return load_segmenter(model, input_norm=input_norm, output_kind=output_kind, num_threads=threads)
+
+
+@app.command("eval")
+@user_errors
+def eval_cmd(
+    model: Optional[Path] = typer.Argument(None, help=BUILTIN_HELP),
+    data: Path = typer.Option(..., "--data", help="Dataset folder with images/ and masks/."),
+    split: str = typer.Option("all", help="all | train | val (the training split, see --val-fraction/--seed)."),
+    val_fraction: float = typer.Option(0.2),
+    seed: int = typer.Option(0),
+    threshold: Optional[float] = typer.Option(None, help="p(person) threshold (default: the model's, 0.5)."),
+    input_norm: Optional[str] = typer.Option(None, help="Third-party .tflite: 0..1 | -1..1 | 0..255."),
+    output_kind: Optional[str] = typer.Option(None, help="Third-party .tflite: softmax | sigmoid | logits."),
+    limit: Optional[int] = typer.Option(None, help="Only the first N pairs."),
+    per_image: bool = typer.Option(False, "--per-image", help="Include per-image figures in --json output."),
+    as_json: bool = typer.Option(False, "--json"),
+    quiet: bool = typer.Option(False, "--quiet"),
+):
+    """Person IoU and mIoU at each image's own resolution."""
+    from mobile_kit.eval import evaluate
+
+    seg = _segmenter(model, input_norm, output_kind, threads=2)
+    r = evaluate(seg, data, split=split, val_fraction=val_fraction, seed=seed, threshold=threshold, limit=limit,
+                 progress=_progress(quiet))
+    if as_json:
+        print_json(r.to_dict() if per_image else r.summary())
+    else:
+        print_kv(f"eval {seg.path.name} on {data} ({split})", {
+            "images": r.n_images, "person IoU (mean per image)": r.person_iou, "mIoU (mean per image)": r.miou,
+            "person IoU (pooled)": r.person_iou_pooled, "threshold": r.threshold})
+
+
+@app.command()
+@user_errors
+def bench(
+    model: Optional[Path] = typer.Argument(None, help="A .tflite artifact (or its folder)."),
+    device: str = typer.Option("local", help="local (LiteRT interpreter on this machine)."),
+    threads: int = typer.Option(2, min=1),
+    runs: int = typer.Option(50, min=1),
+    warmup: int = typer.Option(5, min=0),
+    data: Optional[Path] = typer.Option(None, "--data", help="Also measure accuracy on this dataset."),
+    split: str = typer.Option("all", help="Split of --data: all | train | val."),
+    input_norm: Optional[str] = typer.Option(None, help="Third-party .tflite: 0..1 | -1..1 | 0..255."),
+    output_kind: Optional[str] = typer.Option(None, help="Third-party .tflite: softmax | sigmoid | logits."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write the result JSON here."),
+    as_json: bool = typer.Option(False, "--json"),
+    quiet: bool = typer.Option(False, "--quiet"),
+):
+    """Latency (min/p50/p90 in microseconds), size, memory and optional accuracy of a .tflite."""
+    from mobile_kit.bench import bench_local
+    from mobile_kit.runtime import resolve_model_path
+
+    if device != "local":
+        raise MobileKitError(f"--device: expected 'local', found {device!r} (adb support is not built yet)")
+    path = resolve_model_path(model)
+    acc = None
+    if data is not None:
+        from mobile_kit.eval import evaluate
+
+        acc = evaluate(_segmenter(path, input_norm, output_kind, threads), data, split=split,
+                       progress=_progress(quiet)).summary()
+    r = bench_local(path, threads=threads, runs=runs, warmup=warmup, accuracy=acc, progress=_progress(quiet))
+    d = r.to_dict()
+    if out is not None:
+        import json
+
+        from mobile_kit.fileio import atomic_write_text
+
+        atomic_write_text(out, json.dumps(d, indent=2) + "\n")
+    if as_json:
+        print_json(d)
+    else:
+        rows = {"artifact": r.artifact, "size_bytes": r.size_bytes, "threads": r.threads, "runs": r.runs,
+                "latency min (us)": r.latency_us["min"], "latency p50 (us)": r.latency_us["p50"],
+                "latency p90 (us)": r.latency_us["p90"], "init (us)": r.init_us,
+                "memory delta (MB)": r.memory_mb["model_delta"], "cpu": r.device["cpu"]}
+        if acc:
+            rows.update({"person IoU": acc["person_iou"], "mIoU": acc["miou"]})
+        if out is not None:
+            rows["written"] = out
+        print_kv("local benchmark (LiteRT)", rows)
+
+
+def _read_images(paths: list[Path], sample: Optional[str]):
+    from mobile_kit.data.dataset import load_image
+    from mobile_kit.data.samples import sample_photo
+
+    images = [(p.name, load_image(p)) for p in paths]
+    if sample:
+        images.append((sample, sample_photo(sample)))
+    if not images:
+        raise MobileKitError("expected at least one IMAGE or --sample NAME, found none")
+    return images
+
+
+@app.command()
+@user_errors
+def predict(
+    model: Optional[Path] = typer.Argument(None, help=BUILTIN_HELP),
+    images: Optional[List[Path]] = typer.Argument(None, help="Photos (.jpg/.png)."),
+    out: Path = typer.Option(..., "--out", help="Folder for the outputs (<name>_<effect>.png)."),
+    effect: str = typer.Option("mask", help="mask | overlay | blur (portrait mode)."),
+    sample: Optional[str] = typer.Option(None, help="Also segment a photo bundled with scikit-image (astronaut, camera)."),
+    threshold: Optional[float] = typer.Option(None),
+    input_norm: Optional[str] = typer.Option(None, help="Third-party .tflite: 0..1 | -1..1 | 0..255."),
+    output_kind: Optional[str] = typer.Option(None, help="Third-party .tflite: softmax | sigmoid | logits."),
+    as_json: bool = typer.Option(False, "--json"),
+    quiet: bool = typer.Option(False, "--quiet"),
+):
+    """Segment photos: a mask, an overlay or a portrait-mode blur at each photo's own resolution.
+
+    MODEL may be omitted only with --sample and no IMAGE; otherwise give a model
+    path first (use 'builtin' for the built-in model).
+    """
+    from mobile_kit.predict import predict as predict_fn
+
+    if model is not None and model.suffix.lower() in (".jpg", ".jpeg", ".png") and model.is_file():
+        images = [model] + list(images or [])
+        model = None
+    if model is not None and str(model) == "builtin":
+        model = None
+    seg = _segmenter(model, input_norm, output_kind, threads=2)
+    res = predict_fn(seg, _read_images(list(images or []), sample), out, effect=effect, threshold=threshold,
+                     progress=_progress(quiet))
+    if as_json:
+        print_json([r.to_dict() for r in res])
+    else:
+        print_table(f"predict ({seg.path.name}, {effect})", ["source", "size", "person %", "written"],
+                    [[r.source, f"{r.width}x{r.height}", round(100 * r.person_fraction, 1), r.output] for r in res])
+
+
+@app.command()
+@user_errors
+def quickstart(
+    out: Path = typer.Option(Path("mobilekit-quickstart"), "--out", help="Folder for everything written."),
+    threads: int = typer.Option(2, min=1),
+    runs: int = typer.Option(50, min=1),
+    as_json: bool = typer.Option(False, "--json"),
+    quiet: bool = typer.Option(False, "--quiet"),
+):
+    """The main job on built-in defaults: export the built-in model to tflite-int8,
+    benchmark it locally and blur the background of scikit-image's astronaut photo."""
+    from mobile_kit.quickstart import quickstart as qs
+
+    r = qs(out, threads=threads, runs=runs, progress=_progress(quiet))
+    if as_json:
+        print_json(r)
+    else:
+        print_kv("mobilekit quickstart", r["summary"])
+
+
+def main():  # console-script entry point
+    app()
+
+
+if __name__ == "__main__":
+    main()

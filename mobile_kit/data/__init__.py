@@ -1,0 +1,22 @@
+"""Datasets of photos with person masks: discovery, validation, augmentation, tf.data."""
+from mobile_kit.data.dataset import (
+    IMAGE_EXTENSIONS,
+    Pair,
+    ValidationReport,
+    discover_pairs,
+    load_image,
+    load_pair,
+    split_pairs,
+    validate_dataset,
+)
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "Pair",
+    "ValidationReport",
+    "discover_pairs",
+    "load_image",
+    "load_pair",
+    "split_pairs",
+    "validate_dataset",
+]

@@ -1,0 +1,76 @@
+"""Parity of an exported artifact against its source Keras model.
+
+Both run on the same fixed real inputs; the report gives the max and mean
+absolute difference of p(person) and the IoU of the thresholded masks.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from mobile_kit.preprocess import person_probability, to_model_input
+
+#: fp32 TFLite reorders float32 arithmetic only (XNNPACK kernels): ~1e-6 seen.
+FP32_MAX_ABS = 1e-5
+#: fp16 weights keep ~3 significant digits; probabilities move by well under 1e-2.
+FP16_MAX_ABS = 1e-2
+#: int8 moves probabilities near the boundary; judge the mask, not the values.
+INT8_MIN_MASK_IOU = 0.97
+
+
+def parity_report(keras_model, segmenter, images: list[np.ndarray], spec, out_spec, source: str) -> dict:
+    """Compare a Keras model and an artifact on ``images``.
+
+    Parameters
+    ----------
+    keras_model : tf_keras.Model
+        The source model (float32).
+    segmenter : mobile_kit.runtime.Segmenter
+        The exported artifact with its contract.
+    images : list of numpy.ndarray
+        ``(H, W, 3)`` uint8 RGB photos.
+
+    Returns
+    -------
+    dict
+        ``max_abs``, ``mean_abs`` (on p(person), 0..1, at model resolution),
+        ``mask_iou`` (pooled over images, threshold from ``out_spec``),
+        ``min_image_mask_iou``, ``n_images``, ``inputs`` (where they came from).
+    """
+    from mobile_kit.eval.metrics import PooledIoU, binary_iou
+
+    diffs, means, ious = [], [], []
+    pooled = PooledIoU()
+    for img in images:
+        x = to_model_input(img, spec)
+        ref = person_probability(keras_model(x[None], training=False).numpy()[0], out_spec, spec.input_hw)
+        got = person_probability(segmenter.run(x), segmenter.output_spec, spec.input_hw)
+        d = np.abs(ref - got)
+        diffs.append(float(d.max()))
+        means.append(float(d.mean()))
+        a, b = ref > out_spec.threshold, got > out_spec.threshold
+        pooled.update(b, a)
+        ious.append(binary_iou(b, a))
+    return {
+        "n_images": len(images),
+        "inputs": source,
+        "max_abs": max(diffs),
+        "mean_abs": float(np.mean(means)),
+        "mask_iou": pooled.value,
+        "min_image_mask_iou": min(ious),
+    }
+
+
+def max_abs_check(limit: float):
+    def check(rep: dict) -> tuple[bool, str]:
+        ok = rep["max_abs"] <= limit
+        return ok, f"max |p - p_keras| = {rep['max_abs']:.3g} {'<=' if ok else '>'} {limit:g}"
+
+    return check
+
+
+def mask_iou_check(limit: float):
+    def check(rep: dict) -> tuple[bool, str]:
+        ok = rep["mask_iou"] >= limit
+        return ok, f"mask IoU vs Keras = {rep['mask_iou']:.4f} {'>=' if ok else '<'} {limit:g}"
+
+    return check

@@ -1,0 +1,27 @@
+"""Shared building blocks (tf_keras layers, NHWC)."""
+from __future__ import annotations
+
+import tf_keras as keras
+from tf_keras import layers
+
+
+def conv_bn_relu(x, filters: int, name: str, kernel_size: int = 3):
+    """``Conv2D(kernel_size, same, bias) -> BatchNormalization -> ReLU``."""
+    x = layers.Conv2D(filters, kernel_size, padding="same", name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def deconv_bn_relu(x, filters: int, name: str):
+    """``Conv2DTranspose(3x3, stride 1, same) -> BatchNormalization -> ReLU``."""
+    x = layers.Conv2DTranspose(filters, 3, padding="same", name=f"{name}_deconv")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def softmax_head(x, num_classes: int):
+    """1x1 convolution to class logits followed by a softmax over channels."""
+    x = layers.Conv2D(num_classes, 1, name="head_logits")(x)
+    return layers.Softmax(axis=-1, name="head_softmax")(x)
+
+

@@ -1,0 +1,92 @@
+"""The one implementation of photo -> model input and output -> probability.
+
+Used by training, export calibration, parity, eval, bench and predict so that
+all of them agree with ``metadata.json`` (see :mod:`mobile_kit.specs`).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from mobile_kit.specs import InputSpec, OutputSpec
+
+
+def resize_rgb(image: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """Resize a ``(H, W, 3)`` uint8 RGB photo to the model's ``input_hw`` (bilinear; INTER_AREA when shrinking)."""
+    h, w = image.shape[:2]
+    interp = cv2.INTER_AREA if (h > spec.height and w > spec.width) else cv2.INTER_LINEAR
+    return cv2.resize(image, (spec.width, spec.height), interpolation=interp)
+
+
+def to_model_input(image: np.ndarray, spec: InputSpec, resize: bool = True) -> np.ndarray:
+    """Turn a photo into one model input.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(H, W, 3)`` uint8 RGB, values 0..255.
+    spec : InputSpec
+        Input contract (size, channels, normalisation).
+    resize : bool
+        Resize to ``spec.input_hw`` first (``False`` if already that size).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(height, width, channels)`` float32, ``pixel * scale + offset``.
+    """
+    if resize:
+        image = resize_rgb(image, spec)
+    if spec.channels == 1:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[:, :, None]
+    return image.astype(np.float32) * np.float32(spec.scale) + np.float32(spec.offset)
+
+
+def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    x = x - x.max(axis=axis, keepdims=True)
+    e = np.exp(x)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def person_probability(output: np.ndarray, out_spec: OutputSpec, input_hw: tuple[int, int]) -> np.ndarray:
+    """Person probability map from one raw model output.
+
+    Parameters
+    ----------
+    output : numpy.ndarray
+        One output without the batch axis: ``(h, w, C)``, ``(h, w)`` or a flat
+        ``(h*w*C,)`` vector (PrismaNet-style), float32 (dequantized).
+    out_spec : OutputSpec
+        How to read it (softmax / sigmoid / logits, person channel).
+    input_hw : (int, int)
+        Model input size, used to un-flatten a flat output.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(h, w)`` float32 p(person) in 0..1.
+    """
+    out = np.asarray(output, dtype=np.float32)
+    if out.ndim == 1:
+        h, w = input_hw
+        if out.size % (h * w):
+            raise ValueError(f"flat output of {out.size} values does not reshape to {h}x{w}xC")
+        out = out.reshape(h, w, out.size // (h * w))
+    if out.ndim == 2:
+        out = out[:, :, None]
+    c = out.shape[-1]
+    if c == 1:
+        p = out[:, :, 0]
+        if out_spec.kind == "logits":
+            p = 1.0 / (1.0 + np.exp(-p))
+        return p.astype(np.float32)
+    if out_spec.kind == "logits":
+        out = _softmax(out)
+    return out[:, :, out_spec.person_index].astype(np.float32)
+
+
+def upsample_probability(prob: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """Resize a ``(h, w)`` probability map to the photo's ``(H, W)`` (bilinear)."""
+    if prob.shape[:2] == tuple(hw):
+        return prob
+    return cv2.resize(prob, (hw[1], hw[0]), interpolation=cv2.INTER_LINEAR)

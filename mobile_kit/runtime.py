@@ -1,0 +1,233 @@
+"""Load a model or artifact with its contract and run it on photos.
+
+:func:`load_segmenter` accepts a training run folder, a ``.keras`` file or a
+``.tflite`` file; the contract comes from ``metadata.json`` beside it, or from
+explicit :class:`InputSpec`/:class:`OutputSpec` for third-party models.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mobile_kit.errors import ModelError
+from mobile_kit.preprocess import person_probability, to_model_input, upsample_probability
+from mobile_kit.specs import METADATA_FILENAME, InputSpec, ModelMetadata, OutputSpec
+
+BUILTIN_DIR = Path(__file__).parent / "assets" / "builtin"
+
+
+def builtin_model_path() -> Path:
+    """Path of the packaged default model (``likeunet`` trained on portrait-248)."""
+    return BUILTIN_DIR / "model.keras"
+
+
+def resolve_model_path(path: str | Path | None) -> Path:
+    """Map ``None`` to the built-in model and a run folder to its ``model.keras``.
+
+    Raises
+    ------
+    ModelError
+        If the path does not exist or a folder has no ``model.keras``.
+    """
+    if path is None:
+        return builtin_model_path()
+    p = Path(path)
+    if not p.exists():
+        raise ModelError(f"{p}: model not found (expected a run folder, a .keras or a .tflite file)")
+    if p.is_dir():
+        for name in ("model.keras", "model.tflite"):
+            if (p / name).is_file():
+                return p / name
+        raise ModelError(f"{p}: expected model.keras or model.tflite in this folder, found neither")
+    if p.suffix not in (".keras", ".tflite"):
+        raise ModelError(f"{p}: expected a .keras or .tflite model, found {p.suffix or 'no'} suffix")
+    return p
+
+
+def load_metadata_for(model_path: Path) -> ModelMetadata | None:
+    """``metadata.json`` beside ``model_path``, or ``None`` if there is none."""
+    meta = model_path.parent / METADATA_FILENAME
+    return ModelMetadata.load(meta) if meta.is_file() else None
+
+
+def load_keras_model(path: str | Path):
+    """Load a ``.keras`` model saved by mobilekit (no compile state needed)."""
+    import tf_keras as keras
+
+    try:
+        return keras.models.load_model(str(path), compile=False)
+    except Exception as e:  # keras raises ValueError/OSError/zip errors
+        raise ModelError(f"{path}: expected a Keras model file, found one that cannot be loaded ({e})") from None
+
+
+class Segmenter:
+    """A model plus its contract: photo in, person probability out.
+
+    Attributes
+    ----------
+    path : Path
+        The model file.
+    metadata : ModelMetadata
+        Input/output contract and provenance.
+    """
+
+    def __init__(self, path: Path, metadata: ModelMetadata, num_threads: int | None = None):
+        self.path = path
+        self.metadata = metadata
+        self.num_threads = num_threads
+        self._keras = None
+        self._interp = None
+        if path.suffix == ".keras":
+            self._keras = load_keras_model(path)
+        else:
+            self._interp = _make_interpreter(path, num_threads)
+            self._in = self._interp.get_input_details()[0]
+            self._out = self._interp.get_output_details()[0]
+
+    @property
+    def input_spec(self) -> InputSpec:
+        return self.metadata.input
+
+    @property
+    def output_spec(self) -> OutputSpec:
+        return self.metadata.output
+
+    @property
+    def backend(self) -> str:
+        return "keras" if self._keras is not None else "litert"
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """Run one normalised input.
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            ``(h, w, C)`` float32 as produced by :func:`mobile_kit.preprocess.to_model_input`.
+
+        Returns
+        -------
+        numpy.ndarray
+            The first output without its batch axis, float32 (dequantized).
+        """
+        if self._keras is not None:
+            return self._keras(x[None], training=False).numpy()[0]
+        d = self._in
+        if d["dtype"] in (np.int8, np.uint8):
+            scale, zp = d["quantization"]
+            info = np.iinfo(d["dtype"])
+            xq = np.clip(np.round(x / scale + zp), info.min, info.max).astype(d["dtype"])
+        else:
+            xq = x.astype(d["dtype"])
+        self._interp.set_tensor(d["index"], xq.reshape(d["shape"]))
+        self._interp.invoke()
+        o = self._out
+        y = self._interp.get_tensor(o["index"])
+        if o["dtype"] in (np.int8, np.uint8):
+            scale, zp = o["quantization"]
+            y = (y.astype(np.float32) - zp) * scale
+        return y[0].astype(np.float32)
+
+    def probability(self, image: np.ndarray, full_resolution: bool = True) -> np.ndarray:
+        """p(person) for one photo.
+
+        Parameters
+        ----------
+        image : numpy.ndarray
+            ``(H, W, 3)`` uint8 RGB.
+        full_resolution : bool
+            Upsample to ``(H, W)`` (bilinear) when True, else keep model size.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 in 0..1, shape ``(H, W)`` or the model's ``input_hw``.
+        """
+        spec = self.input_spec
+        raw = self.run(to_model_input(image, spec))
+        prob = person_probability(raw, self.output_spec, spec.input_hw)
+        if prob.shape != spec.input_hw:
+            prob = upsample_probability(prob, spec.input_hw)
+        return upsample_probability(prob, image.shape[:2]) if full_resolution else prob
+
+
+def _make_interpreter(path: Path, num_threads: int | None):
+    from ai_edge_litert.interpreter import Interpreter
+
+    try:
+        interp = Interpreter(model_path=str(path), num_threads=num_threads)
+        interp.allocate_tensors()
+    except Exception as e:
+        raise ModelError(f"{path}: expected a TFLite flatbuffer, found one LiteRT cannot load ({e})") from None
+    return interp
+
+
+def spec_from_tflite(path: Path, input_norm: str, output_kind: str, person_index: int | None = None) -> ModelMetadata:
+    """Contract for a third-party ``.tflite`` from its tensor shapes plus user-given normalisation and output kind.
+
+    Raises
+    ------
+    ModelError
+        If the input is not NHWC with 1 or 3 channels.
+    """
+    from mobile_kit.specs import normalization_from_name
+
+    interp = _make_interpreter(path, 1)
+    d = interp.get_input_details()[0]
+    shape = list(d["shape"])
+    if len(shape) != 4 or shape[3] not in (1, 3):
+        raise ModelError(
+            f"{path}: expected an NHWC input with 1 or 3 channels, found shape {shape} "
+            "(NCHW models: convert with `mobilekit import` first)"
+        )
+    o = interp.get_output_details()[0]
+    channels_out = int(o["shape"][-1]) if len(o["shape"]) == 4 else 1
+    scale, offset = normalization_from_name(input_norm)
+    if person_index is None:
+        person_index = 1 if channels_out > 1 else 0
+    return ModelMetadata(
+        input=InputSpec(int(shape[1]), int(shape[2]), int(shape[3]), scale=scale, offset=offset),
+        output=OutputSpec(kind=output_kind, person_index=person_index,
+                          labels=("background", "person") if channels_out != 1 else ("person",)),
+        name=path.stem,
+        target="tflite",
+        precision=str(np.dtype(d["dtype"])),
+        provenance="third-party model; contract given on the command line",
+    )
+
+
+def load_segmenter(
+    path: str | Path | None = None,
+    input_norm: str | None = None,
+    output_kind: str | None = None,
+    person_index: int | None = None,
+    num_threads: int | None = None,
+) -> Segmenter:
+    """Open a model with its contract.
+
+    Parameters
+    ----------
+    path : path or None
+        Run folder, ``.keras`` or ``.tflite``; ``None`` = the built-in model.
+    input_norm, output_kind : str, optional
+        For a model without ``metadata.json`` (third-party ``.tflite``): the
+        input normalisation (``0..1``, ``-1..1``, ``0..255``) and output kind
+        (``softmax``, ``sigmoid``, ``logits``). Both are required then.
+    num_threads : int, optional
+        LiteRT interpreter threads.
+
+    Raises
+    ------
+    ModelError
+        Missing file, no metadata and no contract given, or unloadable model.
+    """
+    p = resolve_model_path(path)
+    meta = load_metadata_for(p)
+    if meta is None or input_norm or output_kind:
+        if p.suffix != ".tflite" or not (input_norm and output_kind):
+            raise ModelError(
+                f"{p}: no {METADATA_FILENAME} beside it; for a third-party .tflite give both "
+                "--input-norm (0..1 | -1..1 | 0..255) and --output-kind (softmax | sigmoid | logits)"
+            )
+        meta = spec_from_tflite(p, input_norm, output_kind, person_index)
+    return Segmenter(p, meta, num_threads=num_threads)
