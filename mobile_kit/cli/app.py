@@ -129,6 +129,7 @@ def export(
     int8_io: str = typer.Option("int8", help="tflite-int8 input/output type: int8 | uint8."),
     num_calibration: int = typer.Option(64, min=1, help="Representative-dataset size for int8."),
     skip_parity: bool = typer.Option(False, "--skip-parity", help="Keep the artifact even if parity fails."),
+    split: str = typer.Option("all", help="Part of a --data dataset for calibration/parity: all | train | val."),
     as_json: bool = typer.Option(False, "--json"),
     quiet: bool = typer.Option(False, "--quiet"),
 ):
@@ -136,7 +137,7 @@ def export(
     from mobile_kit.export import export_model
 
     r = export_model(model, target, out, data=data, int8_io=int8_io, num_calibration=num_calibration,
-                     skip_parity=skip_parity, progress=_progress(quiet))
+                     skip_parity=skip_parity, split=split, progress=_progress(quiet))
     if as_json:
         print_json(r.to_dict())
     else:

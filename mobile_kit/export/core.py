@@ -41,7 +41,7 @@ class ExportResult:
         }
 
 
-def parity_images(data: str | Path | None, n: int = PARITY_IMAGES) -> tuple[list[np.ndarray], str]:
+def parity_images(data: str | Path | None, n: int = PARITY_IMAGES, split: str = "all") -> tuple[list[np.ndarray], str]:
     """Fixed real inputs: ``n`` evenly spaced photos of ``data``, else scikit-image's bundled photos."""
     from mobile_kit.quant.calibration import calibration_images
 
@@ -49,7 +49,7 @@ def parity_images(data: str | Path | None, n: int = PARITY_IMAGES) -> tuple[list
         from mobile_kit.data.samples import SAMPLE_PHOTOS, sample_photos
 
         return sample_photos(), f"scikit-image photos ({', '.join(SAMPLE_PHOTOS)})"
-    return calibration_images(data, n)
+    return calibration_images(data, n, split=split)
 
 
 def _io_quantization(tflite_path: Path) -> dict:
@@ -72,6 +72,7 @@ def export_model(
     int8_io: str = "int8",
     num_calibration: int = 64,
     skip_parity: bool = False,
+    split: str = "all",
     progress: Progress = NullProgress(),
 ) -> ExportResult:
     """Export a Keras model to ``target`` and write ``out_dir/{artifact, metadata.json}``.
@@ -94,6 +95,9 @@ def export_model(
         Representative-dataset size for int8.
     skip_parity : bool
         Write the artifact even if parity fails (the report says so).
+    split : {"all", "train", "val"}
+        When ``data`` is a dataset: the part calibration and parity photos
+        come from (``train`` keeps validation photos unseen).
 
     Returns
     -------
@@ -128,7 +132,7 @@ def export_model(
         from mobile_kit.quant.calibration import calibration_images
 
         with progress.task("calibration images", 1) as t:
-            calib, calib_src = calibration_images(data, num_calibration)
+            calib, calib_src = calibration_images(data, num_calibration, split=split)
             t.advance()
     with progress.task(f"converting to {target}", 1) as t:
         blob = tgt.convert(model, spec, calib, {"int8_io": int8_io})
@@ -142,7 +146,7 @@ def export_model(
         art_meta.target, art_meta.precision = target, tgt.precision
         art_meta.source_sha256 = sha256_file(src)
         seg = Segmenter(tmp_artifact, art_meta, num_threads=2)
-        imgs, img_src = parity_images(data)
+        imgs, img_src = parity_images(data, split=split)
         with progress.task("parity check", 1) as t:
             rep = parity_report(model, seg, imgs, spec, meta.output, img_src)
             t.advance()

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mobile_kit.data.augment import random_crop
-from mobile_kit.data.dataset import discover_pairs, load_image
+from mobile_kit.data.dataset import load_image
 from mobile_kit.preprocess import to_model_input
 from mobile_kit.specs import InputSpec
 
@@ -25,7 +25,8 @@ def _evenly_spaced(items: list, n: int) -> list:
     return [items[i] for i in idx]
 
 
-def calibration_images(data: str | Path | None, n: int = 64, seed: int = 0) -> tuple[list[np.ndarray], str]:
+def calibration_images(data: str | Path | None, n: int = 64, seed: int = 0,
+                       split: str = "all") -> tuple[list[np.ndarray], str]:
     """Real photos for calibration.
 
     Parameters
@@ -36,6 +37,9 @@ def calibration_images(data: str | Path | None, n: int = 64, seed: int = 0) -> t
         random crops and flips.
     n : int
         Number of images.
+    split : {"all", "train", "val"}
+        For a dataset folder, which part of the training split to draw from
+        (``train`` keeps validation photos out of calibration).
 
     Returns
     -------
@@ -46,7 +50,9 @@ def calibration_images(data: str | Path | None, n: int = 64, seed: int = 0) -> t
     if data is not None:
         root = Path(data)
         if (root / "images").is_dir():
-            paths = [p.image for p in discover_pairs(root).pairs]
+            from mobile_kit.eval.evaluate import select_pairs
+
+            paths = [p.image for p in select_pairs(root, split)]
         else:
             from mobile_kit.data.dataset import IMAGE_EXTENSIONS
             from mobile_kit.errors import DatasetError
@@ -55,7 +61,8 @@ def calibration_images(data: str | Path | None, n: int = 64, seed: int = 0) -> t
             if not paths:
                 raise DatasetError(f"{root}: expected a dataset folder or a folder of .jpg/.png photos, found none")
         chosen = _evenly_spaced(paths, n)
-        return [load_image(p) for p in chosen], f"{len(chosen)} photos from {root}"
+        where = f" ({split} split)" if (root / "images").is_dir() and split != "all" else ""
+        return [load_image(p) for p in chosen], f"{len(chosen)} photos from {root}{where}"
     from mobile_kit.data.samples import SAMPLE_PHOTOS, sample_photos
 
     rng = np.random.default_rng(seed)
