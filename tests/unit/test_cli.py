@@ -95,3 +95,14 @@ def test_export_bench_predict_json(tiny_run, tmp_path):
     _assert_user_error(run("predict", art, "--effect", "sepia", "--sample", "astronaut", "--out", tmp_path / "q"),
                        "blur, mask, overlay")
     _assert_user_error(run("bench", art, "--device", "adb"), "local")
+
+
+def test_quickstart_runs_the_main_job(tmp_path):
+    r = run("quickstart", "--out", tmp_path / "qs", "--runs", 3, "--json", "--quiet")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert (tmp_path / "qs" / "tflite-int8" / "model.tflite").is_file()
+    assert (tmp_path / "qs" / "tflite-int8" / "metadata.json").is_file()
+    assert json.loads((tmp_path / "qs" / "bench.json").read_text())["latency_us"]["p50"] > 0
+    assert (tmp_path / "qs" / "astronaut_blur.png").is_file() and (tmp_path / "qs" / "astronaut_mask.png").is_file()
+    assert d["export"]["parity"]["passed"] and d["summary"]["size_bytes"] == d["export"]["size_bytes"]

@@ -17,3 +17,12 @@ def test_atomic_write_replaces(tmp_path):
     p = atomic_write_text(tmp_path / "a.json", "1")
     atomic_write_text(p, "2")
     assert p.read_text() == "2" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_atomic_files_get_normal_permissions(tmp_path):
+    import os
+
+    p = atomic_write_text(tmp_path / "m.json", "{}")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~umask
