@@ -15,6 +15,10 @@ from mobile_kit.preprocess import person_probability, to_model_input, upsample_p
 from mobile_kit.specs import METADATA_FILENAME, InputSpec, ModelMetadata, OutputSpec
 
 BUILTIN_DIR = Path(__file__).parent / "assets" / "builtin"
+#: Keras model files: the native format, and HDF5 for QAT models (tfmot's
+#: wrappers do not round-trip through the native format in tf_keras 2.21).
+KERAS_SUFFIXES = (".keras", ".h5")
+MODEL_FILENAMES = ("model.keras", "model.h5", "model.tflite")
 
 
 def builtin_model_path() -> Path:
@@ -36,12 +40,12 @@ def resolve_model_path(path: str | Path | None) -> Path:
     if not p.exists():
         raise ModelError(f"{p}: model not found (expected a run folder, a .keras or a .tflite file)")
     if p.is_dir():
-        for name in ("model.keras", "model.tflite"):
+        for name in MODEL_FILENAMES:
             if (p / name).is_file():
                 return p / name
-        raise ModelError(f"{p}: expected model.keras or model.tflite in this folder, found neither")
-    if p.suffix not in (".keras", ".tflite"):
-        raise ModelError(f"{p}: expected a .keras or .tflite model, found {p.suffix or 'no'} suffix")
+        raise ModelError(f"{p}: expected {', '.join(MODEL_FILENAMES)} in this folder, found none")
+    if p.suffix not in KERAS_SUFFIXES + (".tflite",):
+        raise ModelError(f"{p}: expected a .keras, .h5 or .tflite model, found {p.suffix or 'no'} suffix")
     return p
 
 
@@ -52,11 +56,20 @@ def load_metadata_for(model_path: Path) -> ModelMetadata | None:
 
 
 def load_keras_model(path: str | Path):
-    """Load a ``.keras`` model saved by mobilekit (no compile state needed)."""
+    """Load a ``.keras`` model saved by mobilekit (no compile state needed).
+
+    ACNet blocks and tensorflow-model-optimization's quantization wrappers
+    (QAT models) are known to the loader.
+    """
     import tf_keras as keras
 
+    import mobile_kit.reparam.acnet  # noqa: F401  (registers ACBlock)
+
     try:
-        return keras.models.load_model(str(path), compile=False)
+        import tensorflow_model_optimization as tfmot
+
+        with tfmot.quantization.keras.quantize_scope():
+            return keras.models.load_model(str(path), compile=False)
     except Exception as e:  # keras raises ValueError/OSError/zip errors
         raise ModelError(f"{path}: expected a Keras model file, found one that cannot be loaded ({e})") from None
 
@@ -78,7 +91,7 @@ class Segmenter:
         self.num_threads = num_threads
         self._keras = None
         self._interp = None
-        if path.suffix == ".keras":
+        if path.suffix in KERAS_SUFFIXES:
             self._keras = load_keras_model(path)
         else:
             self._interp = _make_interpreter(path, num_threads)

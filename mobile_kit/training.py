@@ -68,6 +68,134 @@ def cosine_lr(epoch: int, epochs: int, lr: float, warmup: int = 2, floor: float 
     return lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
+@dataclass
+class _Prepared:
+    spec: InputSpec
+    train_pairs: list
+    val_pairs: list
+    train_samples: list
+    xv: np.ndarray | None
+    yv: np.ndarray | None
+
+
+def prepare_data(data, spec: InputSpec, val_fraction: float, seed: int, max_images: int | None,
+                 progress: Progress) -> _Prepared:
+    """Validate ``data``, split it and decode the pairs (see :func:`train`)."""
+    from mobile_kit.data.pipeline import eval_arrays, load_pairs_cached
+
+    report = validate_dataset(data)
+    report.raise_if_errors()
+    pairs = report.pairs[:max_images] if max_images else report.pairs
+    train_pairs, val_pairs = split_pairs(pairs, val_fraction, seed)
+    if not train_pairs:
+        raise MobileKitError(f"{data}: expected at least one training pair after the split, found none")
+    cache_side = max(2 * spec.height, 384)
+    train_samples = load_pairs_cached(train_pairs, cache_side, progress)
+    val_samples = load_pairs_cached(val_pairs, cache_side, progress) if val_pairs else []
+    xv, yv = eval_arrays(val_samples, spec) if val_samples else (None, None)
+    return _Prepared(spec, train_pairs, val_pairs, train_samples, xv, yv)
+
+
+def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learning_rate: float, loss: str,
+        seed: int, resume: bool, augment: bool, progress: Progress, label: str, warmup: int = 2,
+        model_filename: str = "model.keras") -> tuple[list, dict]:
+    """The training loop shared by :func:`train` and QAT fine-tuning.
+
+    Keeps ``out/<model_filename>`` = best epoch by validation person IoU (model
+    resolution), ``out/checkpoints`` + ``train_state.json`` for resuming,
+    ``history.json`` and TensorBoard ``logs/``.
+
+    Returns
+    -------
+    (history, best)
+        Per-epoch rows and ``{"epoch", "val_iou"}`` of the best epoch.
+    """
+    import tensorflow as tf
+    import tf_keras as keras
+
+    from mobile_kit.data.pipeline import train_dataset
+    from mobile_kit.losses import get_loss
+
+    loss_fn = get_loss(loss)
+    state_path = out / STATE_FILENAME
+    spec = prep.spec
+    optimizer = keras.optimizers.Adam(learning_rate)
+    epoch_var = tf.Variable(0, dtype=tf.int64, name="epoch")
+    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var)
+    manager = tf.train.CheckpointManager(ckpt, str(out / "checkpoints"), max_to_keep=1)
+    history: list[dict] = []
+    best = {"epoch": -1, "val_iou": -1.0}
+    if resume:
+        if manager.latest_checkpoint is None or not state_path.exists():
+            raise MobileKitError(f"{out}: --resume given but no checkpoint found in {out / 'checkpoints'}")
+        ckpt.restore(manager.latest_checkpoint).expect_partial()
+        state = json.loads(state_path.read_text())
+        history, best = state["history"], state["best"]
+    out.mkdir(parents=True, exist_ok=True)
+    start_epoch = int(epoch_var.numpy())
+
+    @tf.function(reduce_retracing=True)
+    def train_step(x, y):
+        with tf.GradientTape() as tape:
+            p = model(x, training=True)
+            value = loss_fn(y, p)
+        grads = tape.gradient(value, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return value
+
+    writer = tf.summary.create_file_writer(str(out / "logs"))
+    steps_per_epoch = math.ceil(len(prep.train_samples) / batch_size)
+    aug_cfg = AugmentConfig() if augment else None
+    with progress.task(label, epochs) as bar:
+        bar.advance(start_epoch)
+        for epoch in range(start_epoch, epochs):
+            lr = cosine_lr(epoch, epochs, learning_rate, warmup=warmup)
+            optimizer.learning_rate.assign(lr)
+            losses = []
+            with progress.task(f"epoch {epoch + 1}/{epochs}", steps_per_epoch) as ebar:
+                for x, y in train_dataset(prep.train_samples, spec, batch_size, seed, epoch, aug_cfg):
+                    losses.append(float(train_step(x, y)))
+                    ebar.advance(loss=float(np.mean(losses)))
+            row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": lr}
+            if prep.xv is not None:
+                probs = model.predict(prep.xv, batch_size=batch_size, verbose=0)
+                row["val_loss"] = float(loss_fn(tf.constant(prep.yv), tf.constant(probs)))
+                row["val_person_iou"] = _batch_person_iou(probs, prep.yv)
+            history.append(row)
+            with writer.as_default(step=epoch + 1):
+                for k, v in row.items():
+                    if k != "epoch":
+                        tf.summary.scalar(k, v)
+            score = row.get("val_person_iou", -row["loss"])
+            if score > best["val_iou"]:
+                best = {"epoch": epoch + 1, "val_iou": score}
+                with atomic_path(out / model_filename) as tmp:
+                    model.save(str(tmp))
+            epoch_var.assign(epoch + 1)
+            manager.save()
+            atomic_write_text(state_path, json.dumps({"history": history, "best": best}, indent=1))
+            atomic_write_text(out / "history.json", json.dumps(history, indent=1) + "\n")
+            bar.advance(val_iou=row.get("val_person_iou", float("nan")), loss=row["loss"])
+    writer.flush()
+    return history, best
+
+
+def val_figures(model_path: Path, meta: ModelMetadata, val_pairs, progress: Progress) -> dict:
+    """Validation person IoU / mIoU at each image's own resolution."""
+    from mobile_kit.eval.evaluate import evaluate_pairs
+    from mobile_kit.runtime import Segmenter
+
+    rows, pooled = evaluate_pairs(Segmenter(model_path, meta), val_pairs, progress=progress)
+    return {
+        "split": "val",
+        "n_images": len(rows),
+        "person_iou": float(np.mean([r["person_iou"] for r in rows])),
+        "miou": float(np.mean([r["miou"] for r in rows])),
+        "person_iou_pooled": pooled,
+        "resolution": "each image's own",
+    }
+
+
 def train(
     data: str | Path,
     out: str | Path,
@@ -84,6 +212,7 @@ def train(
     augment: bool = True,
     max_images: int | None = None,
     arch_options: dict | None = None,
+    acnet: bool = False,
     name: str | None = None,
     progress: Progress = NullProgress(),
 ) -> TrainResult:
@@ -112,6 +241,9 @@ def train(
         Continue from ``out/checkpoints`` (model, optimizer, epoch, history).
     max_images : int, optional
         Use only the first ``max_images`` valid pairs (quick experiments, tests).
+    acnet : bool
+        Build the architecture with ACNet blocks (fold before export; export
+        folds automatically).
 
     Returns
     -------
@@ -124,66 +256,28 @@ def train(
     MobileKitError
         ``out`` holds a run and ``resume`` is False; bad size or names.
     """
-    import tensorflow as tf
     import tf_keras as keras
 
-    from mobile_kit.data.pipeline import eval_arrays, load_pairs_cached, train_dataset
     from mobile_kit.losses import get_loss
     from mobile_kit.models import build_model
 
     t0 = time.time()
     out = Path(out)
-    state_path = out / STATE_FILENAME
-    if state_path.exists() and not resume:
+    if (out / STATE_FILENAME).exists() and not resume:
         raise MobileKitError(f"{out}: expected an empty run folder, found an earlier run; pass --resume or another --out")
-    loss_fn = get_loss(loss)
+    get_loss(loss)  # unknown names fail before any work
     spec = InputSpec(input_size, input_size, 1 if grayscale else 3)
-    tf.keras.utils.set_random_seed(seed) if hasattr(tf.keras.utils, "set_random_seed") else None
     keras.utils.set_random_seed(seed)
-    model = build_model(arch, spec, 2, **(arch_options or {}))
-
-    report = validate_dataset(data)
-    report.raise_if_errors()
-    pairs = report.pairs[:max_images] if max_images else report.pairs
-    train_pairs, val_pairs = split_pairs(pairs, val_fraction, seed)
-    if not train_pairs:
-        raise MobileKitError(f"{data}: expected at least one training pair after the split, found none")
-    cache_side = max(2 * input_size, 384)
-    train_samples = load_pairs_cached(train_pairs, cache_side, progress)
-    val_samples = load_pairs_cached(val_pairs, cache_side, progress) if val_pairs else []
-    xv, yv = eval_arrays(val_samples, spec) if val_samples else (None, None)
-
-    optimizer = keras.optimizers.Adam(learning_rate)
-    epoch_var = tf.Variable(0, dtype=tf.int64, name="epoch")
-    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var)
-    manager = tf.train.CheckpointManager(ckpt, str(out / "checkpoints"), max_to_keep=1)
-    history: list[dict] = []
-    best = {"epoch": -1, "val_iou": -1.0}
-    if resume:
-        if manager.latest_checkpoint is None or not state_path.exists():
-            raise MobileKitError(f"{out}: --resume given but no checkpoint found in {out / 'checkpoints'}")
-        ckpt.restore(manager.latest_checkpoint).expect_partial()
-        state = json.loads(state_path.read_text())
-        history, best = state["history"], state["best"]
-    out.mkdir(parents=True, exist_ok=True)
-    start_epoch = int(epoch_var.numpy())
-
-    @tf.function(reduce_retracing=True)
-    def train_step(x, y):
-        with tf.GradientTape() as tape:
-            p = model(x, training=True)
-            value = loss_fn(y, p)
-        grads = tape.gradient(value, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        return value
-
-    writer = tf.summary.create_file_writer(str(out / "logs"))
-    steps_per_epoch = math.ceil(len(train_samples) / batch_size)
-    aug_cfg = AugmentConfig() if augment else None
+    options = dict(arch_options or {}, **({"acnet": True} if acnet else {}))
+    model = build_model(arch, spec, 2, **options)
+    prep = prepare_data(data, spec, val_fraction, seed, max_images, progress)
+    history, best = fit(model, prep, out, epochs, batch_size, learning_rate, loss, seed, resume, augment, progress,
+                        f"training {arch}")
     recipe = {
         "data": str(data),
         "arch": arch,
-        "arch_options": arch_options or {},
+        "arch_options": options,
+        "acnet": acnet,
         "input_size": input_size,
         "channels": spec.channels,
         "epochs": epochs,
@@ -192,68 +286,26 @@ def train(
         "learning_rate": learning_rate,
         "lr_schedule": "warmup 2 epochs + cosine to 2%",
         "loss": loss,
-        "augmentation": aug_cfg.to_dict() if aug_cfg else None,
+        "augmentation": AugmentConfig().to_dict() if augment else None,
         "val_fraction": val_fraction,
         "seed": seed,
-        "n_train": len(train_pairs),
-        "n_val": len(val_pairs),
+        "n_train": len(prep.train_pairs),
+        "n_val": len(prep.val_pairs),
         "max_images": max_images,
+        "best_epoch": best["epoch"],
+        "seconds": round(time.time() - t0, 1),
     }
-    with progress.task(f"training {arch}", epochs) as bar:
-        bar.advance(start_epoch)
-        for epoch in range(start_epoch, epochs):
-            lr = cosine_lr(epoch, epochs, learning_rate)
-            optimizer.learning_rate.assign(lr)
-            losses = []
-            with progress.task(f"epoch {epoch + 1}/{epochs}", steps_per_epoch) as ebar:
-                for x, y in train_dataset(train_samples, spec, batch_size, seed, epoch, aug_cfg):
-                    losses.append(float(train_step(x, y)))
-                    ebar.advance(loss=float(np.mean(losses)))
-            row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": lr}
-            if xv is not None:
-                probs = model.predict(xv, batch_size=batch_size, verbose=0)
-                row["val_loss"] = float(loss_fn(tf.constant(yv), tf.constant(probs)))
-                row["val_person_iou"] = _batch_person_iou(probs, yv)
-            history.append(row)
-            with writer.as_default(step=epoch + 1):
-                for k, v in row.items():
-                    if k != "epoch":
-                        tf.summary.scalar(k, v)
-            score = row.get("val_person_iou", -row["loss"])
-            if score > best["val_iou"]:
-                best = {"epoch": epoch + 1, "val_iou": score}
-                with atomic_path(out / "model.keras") as tmp:
-                    model.save(str(tmp))
-            epoch_var.assign(epoch + 1)
-            manager.save()
-            atomic_write_text(state_path, json.dumps({"history": history, "best": best}, indent=1))
-            atomic_write_text(out / "history.json", json.dumps(history, indent=1) + "\n")
-            bar.advance(val_iou=row.get("val_person_iou", float("nan")), loss=row["loss"])
-    writer.flush()
-
     meta = ModelMetadata(
         input=spec,
         output=OutputSpec(kind="softmax", labels=("background", "person"), person_index=1, threshold=0.5),
         name=name or f"{arch}-{input_size}",
         arch=arch,
-        training=dict(recipe, best_epoch=best["epoch"], seconds=round(time.time() - t0, 1)),
+        training=recipe,
     )
-    val_metrics: dict = {}
     meta_path = meta.save(out / METADATA_FILENAME)
-    if val_pairs:
-        from mobile_kit.eval.evaluate import evaluate_pairs
-        from mobile_kit.runtime import Segmenter
-
-        seg = Segmenter(out / "model.keras", meta)
-        rows, pooled = evaluate_pairs(seg, val_pairs, progress=progress)
-        val_metrics = {
-            "split": "val",
-            "n_images": len(rows),
-            "person_iou": float(np.mean([r["person_iou"] for r in rows])),
-            "miou": float(np.mean([r["miou"] for r in rows])),
-            "person_iou_pooled": pooled,
-            "resolution": "each image's own",
-        }
+    val_metrics: dict = {}
+    if prep.val_pairs:
+        val_metrics = val_figures(out / "model.keras", meta, prep.val_pairs, progress)
         meta.metrics = {"val": val_metrics}
         meta_path = meta.save(out / METADATA_FILENAME)
     return TrainResult(out, out / "model.keras", meta_path, best["epoch"], best["val_iou"], val_metrics,

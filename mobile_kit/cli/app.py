@@ -99,6 +99,9 @@ def train(
     max_images: Optional[int] = typer.Option(None, help="Use only the first N pairs (quick experiments)."),
     base_filters: Optional[int] = typer.Option(None, help="unet only: filters of the first level."),
     depth: Optional[int] = typer.Option(None, help="unet only: number of down-sampling levels."),
+    acnet: bool = typer.Option(False, "--acnet", help="ACNet blocks (3x3 + 1x3 + 3x1) in place of 3x3 conv + BN."),
+    qat_epochs: int = typer.Option(0, "--qat", help="After training, N epochs of quantization-aware fine-tuning "
+                                   "into RUN/qat (0 = none)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ):
@@ -109,14 +112,81 @@ def train(
     r = train_fn(data, out, arch=arch, input_size=input_size, grayscale=grayscale, epochs=epochs,
                  batch_size=batch_size, learning_rate=learning_rate, loss=loss, val_fraction=val_fraction,
                  seed=seed, resume=resume, augment=not no_augment, max_images=max_images, arch_options=opts,
-                 progress=_progress(quiet))
+                 acnet=acnet, progress=_progress(quiet))
+    res = r.to_dict()
+    if qat_epochs:
+        from mobile_kit.quant.qat import qat as qat_fn
+
+        res["qat"] = qat_fn(r.run_dir, data, r.run_dir / "qat", epochs=qat_epochs, batch_size=batch_size,
+                            max_images=max_images, progress=_progress(quiet)).to_dict()
     if as_json:
-        print_json(r.to_dict())
+        print_json(res)
     else:
-        print_kv(f"trained {arch} -> {r.run_dir}", {
-            "model": r.model_path, "best epoch": r.best_epoch,
-            "val person IoU (image res)": r.val_metrics.get("person_iou", "n/a"),
-            "val mIoU (image res)": r.val_metrics.get("miou", "n/a"), "seconds": round(r.seconds, 1)})
+        rows = {"model": r.model_path, "best epoch": r.best_epoch,
+                "val person IoU (image res)": r.val_metrics.get("person_iou", "n/a"),
+                "val mIoU (image res)": r.val_metrics.get("miou", "n/a"), "seconds": round(r.seconds, 1)}
+        if qat_epochs:
+            rows.update({"QAT int8": res["qat"]["int8_artifact"],
+                         "QAT int8 val person IoU": res["qat"]["val_metrics_int8"].get("person_iou", "n/a")})
+        print_kv(f"trained {arch} -> {r.run_dir}", rows)
+
+
+@app.command()
+@user_errors
+def fold(
+    model: Path = typer.Argument(..., help="A .keras/.h5 model, run folder, or legacy architecture .json."),
+    out: Path = typer.Option(..., "--out", help="Folded model file (.keras) or folder (writes model.keras)."),
+    weights: Optional[Path] = typer.Option(None, "--weights", help="HDF5 weights for an architecture .json."),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Fold ACNet branches and BatchNorm into plain convolutions (same outputs, fewer layers)."""
+    from mobile_kit.reparam.fold import fold_file
+
+    r = fold_file(model, out, weights=weights)
+    if as_json:
+        print_json(r)
+    else:
+        print_kv(f"folded {model}", {"written": r["model"], "ACBlocks": len(r["acblocks"]),
+                                     "ACNet Add patterns": len(r["acnet_patterns"]),
+                                     "BatchNorms": len(r["batchnorms"]), "parameters": f"{r['params_before']:,} -> "
+                                     f"{r['params_after']:,}", "max |diff| on check input": r["max_abs_diff"]})
+        for w in r["warnings"]:
+            stderr.print(f"[yellow]warning:[/] {w}", highlight=False)
+        if not r["changed"]:
+            stderr.print("nothing to fold: wrote an identical model")
+
+
+@app.command()
+@user_errors
+def qat(
+    model: Optional[Path] = typer.Argument(None, help="Trained run folder or .keras (default: the built-in model)."),
+    data: Path = typer.Option(..., "--data", help="Dataset folder (split like the model's training)."),
+    out: Path = typer.Option(..., "--out", help="QAT run folder (model.h5, metadata.json, tflite-int8/)."),
+    epochs: int = typer.Option(5, min=1),
+    batch_size: int = typer.Option(8, min=1),
+    learning_rate: float = typer.Option(1e-4, "--lr"),
+    int8_io: str = typer.Option("int8", help="int8 | uint8 input/output tensors."),
+    max_images: Optional[int] = typer.Option(None),
+    resume: bool = typer.Option(False, "--resume"),
+    as_json: bool = typer.Option(False, "--json"),
+    quiet: bool = typer.Option(False, "--quiet"),
+):
+    """Quantization-aware fine-tuning (tfmot) of a folded model, then full-integer int8 TFLite export."""
+    from mobile_kit.quant.qat import qat as qat_fn
+
+    r = qat_fn(model, data, out, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, int8_io=int8_io,
+               max_images=max_images, resume=resume, progress=_progress(quiet))
+    d = r.to_dict()
+    if as_json:
+        print_json(d)
+    else:
+        ops = d["op_report"]
+        print_kv(f"QAT -> {r.run_dir}", {
+            "QAT model": r.model_path, "int8 artifact": r.int8_artifact,
+            "val person IoU (QAT Keras)": r.val_metrics.get("person_iou", "n/a"),
+            "val person IoU (int8 TFLite)": r.int8_val_metrics.get("person_iou", "n/a"),
+            "ops": ", ".join(f"{k} x{v}" for k, v in ops["op_counts"].items()),
+            "float ops between quantize/dequantize": ", ".join(ops["float_ops"]) or "none"})
 
 
 @app.command()

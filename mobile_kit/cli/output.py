@@ -18,6 +18,8 @@ def print_json(obj: Any) -> None:
 
 def fmt(v: Any) -> str:
     if isinstance(v, float):
+        if v != 0 and abs(v) < 1e-3:
+            return f"{v:.3g}"
         return f"{v:.4f}" if abs(v) < 1000 else f"{v:,.0f}"
     if isinstance(v, int) and not isinstance(v, bool):
         return f"{v:,}"

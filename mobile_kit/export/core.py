@@ -52,6 +52,11 @@ def parity_images(data: str | Path | None, n: int = PARITY_IMAGES, split: str = 
     return calibration_images(data, n, split=split)
 
 
+def is_quantization_aware(model) -> bool:
+    """True if ``model`` holds tensorflow-model-optimization quantization wrappers (a QAT model)."""
+    return any(type(l).__name__ in ("QuantizeWrapper", "QuantizeWrapperV2", "QuantizeLayer") for l in model.layers)
+
+
 def _io_quantization(tflite_path: Path) -> dict:
     from ai_edge_litert.interpreter import Interpreter
 
@@ -115,17 +120,24 @@ def export_model(
         The artifact disagrees with the source beyond the target's tolerance
         (nothing is written unless ``skip_parity``).
     """
-    from mobile_kit.runtime import Segmenter, load_keras_model, load_metadata_for, resolve_model_path
+    from mobile_kit.runtime import KERAS_SUFFIXES, Segmenter, load_keras_model, load_metadata_for, resolve_model_path
 
     tgt = get_target(target)
     src = resolve_model_path(source)
-    if src.suffix != ".keras":
-        raise ModelError(f"{src}: export expects a Keras model (.keras or a run folder), found {src.suffix}")
+    if src.suffix not in KERAS_SUFFIXES:
+        raise ModelError(f"{src}: export expects a Keras model (.keras/.h5 or a run folder), found {src.suffix}")
     meta = load_metadata_for(src)
     if meta is None:
         raise ModelError(f"{src}: expected {METADATA_FILENAME} beside the model, found none")
     model = load_keras_model(src)
     spec = meta.input
+    fold_info = None
+    convert_model = model
+    if not is_quantization_aware(model):
+        from mobile_kit.reparam.fold import fold_model
+
+        convert_model, fold_rep = fold_model(model, (spec.height, spec.width, spec.channels))  # ACNet + BN -> convs
+        fold_info = fold_rep.to_dict()
 
     calib, calib_src = [], None
     if tgt.needs_calibration:
@@ -135,7 +147,7 @@ def export_model(
             calib, calib_src = calibration_images(data, num_calibration, split=split)
             t.advance()
     with progress.task(f"converting to {target}", 1) as t:
-        blob = tgt.convert(model, spec, calib, {"int8_io": int8_io})
+        blob = tgt.convert(convert_model, spec, calib, {"int8_io": int8_io})
         t.advance()
 
     out_dir = Path(out_dir)
@@ -155,6 +167,8 @@ def export_model(
         if not ok and not skip_parity:
             raise ParityError(f"{target} artifact fails parity: {reason} (nothing written; --skip-parity to keep it)", rep)
         art_meta.parity = rep
+        if fold_info is not None:
+            art_meta.training = dict(art_meta.training, fold=fold_info)
         if target == "tflite-int8":
             art_meta.quantization = dict(_io_quantization(tmp_artifact), calibration=calib_src, weights="per-channel int8")
         artifact = atomic_write_bytes(out_dir / tgt.filename, blob)

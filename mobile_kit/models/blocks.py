@@ -5,10 +5,20 @@ import tf_keras as keras
 from tf_keras import layers
 
 
-def conv_bn_relu(x, filters: int, name: str, kernel_size: int = 3):
-    """``Conv2D(kernel_size, same, bias) -> BatchNormalization -> ReLU``."""
-    x = layers.Conv2D(filters, kernel_size, padding="same", name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+def conv_bn_relu(x, filters: int, name: str, kernel_size: int = 3, acnet: bool = False):
+    """``Conv2D(kernel_size, same, bias) -> BatchNormalization -> ReLU``.
+
+    With ``acnet=True`` (3x3 only) the convolution and BatchNorm are an
+    :class:`~mobile_kit.reparam.ACBlock` (3x3 + 1x3 + 3x1 branches, each with
+    its own BatchNorm), folded back to one 3x3 convolution by ``fold_model``.
+    """
+    if acnet and kernel_size == 3:
+        from mobile_kit.reparam.acnet import ACBlock
+
+        x = ACBlock(filters, 1, "same", mode="branch_bn", name=f"{name}_acb")(x)
+    else:
+        x = layers.Conv2D(filters, kernel_size, padding="same", name=f"{name}_conv")(x)
+        x = layers.BatchNormalization(name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x)
 
 

@@ -22,7 +22,7 @@ DECODER_FILTERS = (64, 32, 32, 32, 16)
 
 
 @register_arch("likeunet", multiple_of=32)
-def likeunet(spec: InputSpec, num_classes: int = 2, width_multiplier: float = 1.0) -> keras.Model:
+def likeunet(spec: InputSpec, num_classes: int = 2, width_multiplier: float = 1.0, acnet: bool = False) -> keras.Model:
     """Build LikeUnet.
 
     Parameters
@@ -33,6 +33,9 @@ def likeunet(spec: InputSpec, num_classes: int = 2, width_multiplier: float = 1.
         Softmax classes (2: background, person).
     width_multiplier : float
         Scales every filter count (1.0 = the original).
+    acnet : bool
+        Train-time ACNet blocks in place of the encoder/decoder 3x3 conv + BN
+        (fold with :func:`mobile_kit.reparam.fold_model` after training).
 
     Returns
     -------
@@ -47,13 +50,13 @@ def likeunet(spec: InputSpec, num_classes: int = 2, width_multiplier: float = 1.
     x = layers.Conv2D(f(8), 3, padding="same", activation="relu", name="stem_conv")(inp)
     skips = []
     for i, n in enumerate(ENCODER_FILTERS):
-        x = conv_bn_relu(x, f(n), name=f"enc{i + 1}")
+        x = conv_bn_relu(x, f(n), name=f"enc{i + 1}", acnet=acnet)
         x = layers.MaxPooling2D(2, name=f"enc{i + 1}_pool")(x)
         skips.append(x)
-    x = conv_bn_relu(x, f(64), name="bottleneck")
+    x = conv_bn_relu(x, f(64), name="bottleneck", acnet=acnet)
     for i, n in enumerate(DECODER_FILTERS):
         if i > 0:
-            x = conv_bn_relu(x, f(n), name=f"dec{i}")
+            x = conv_bn_relu(x, f(n), name=f"dec{i}", acnet=acnet)
         x = deconv_bn_relu(x, f(n), name=f"dec{i}_t")
         x = layers.UpSampling2D(2, interpolation="bilinear", name=f"dec{i}_up")(x)
         if i < len(DECODER_FILTERS) - 1:

@@ -16,7 +16,7 @@ from mobile_kit.specs import InputSpec
 
 
 @register_arch("unet", multiple_of=32)
-def unet(spec: InputSpec, num_classes: int = 2, base_filters: int = 8, depth: int = 4) -> keras.Model:
+def unet(spec: InputSpec, num_classes: int = 2, base_filters: int = 8, depth: int = 4, acnet: bool = False) -> keras.Model:
     """Build a U-Net with ``depth`` down-sampling levels of ``base_filters * 2**level`` filters.
 
     Returns
@@ -33,18 +33,18 @@ def unet(spec: InputSpec, num_classes: int = 2, base_filters: int = 8, depth: in
     skips = []
     for d in range(depth):
         n = base_filters * 2**d
-        x = conv_bn_relu(x, n, f"enc{d}_a")
-        x = conv_bn_relu(x, n, f"enc{d}_b")
+        x = conv_bn_relu(x, n, f"enc{d}_a", acnet=acnet)
+        x = conv_bn_relu(x, n, f"enc{d}_b", acnet=acnet)
         skips.append(x)
         x = layers.MaxPooling2D(2, name=f"enc{d}_pool")(x)
     n = base_filters * 2**depth
-    x = conv_bn_relu(x, n, "mid_a")
-    x = conv_bn_relu(x, n, "mid_b")
+    x = conv_bn_relu(x, n, "mid_a", acnet=acnet)
+    x = conv_bn_relu(x, n, "mid_b", acnet=acnet)
     for d in reversed(range(depth)):
         n = base_filters * 2**d
         x = layers.UpSampling2D(2, interpolation="bilinear", name=f"dec{d}_up")(x)
         x = layers.Concatenate(name=f"dec{d}_skip")([skips[d], x])
-        x = conv_bn_relu(x, n, f"dec{d}_a")
-        x = conv_bn_relu(x, n, f"dec{d}_b")
+        x = conv_bn_relu(x, n, f"dec{d}_a", acnet=acnet)
+        x = conv_bn_relu(x, n, f"dec{d}_b", acnet=acnet)
     out = softmax_head(x, num_classes)
     return keras.Model(inp, out, name="unet")

@@ -88,3 +88,15 @@ def test_export_eval_bench_predict(trained, tmp_path):
     out = cv2.imread(p[0]["output"])
     src = cv2.imread(str(photo))
     assert out.shape == src.shape
+
+
+def test_qat_from_the_builtin_model_exports_fully_integer(tmp_path):
+    data = need_shared()
+    r = run("qat", "--data", data, "--out", tmp_path / "qat", "--epochs", 1, "--max-images", 12, "--batch-size", 4,
+            "--json")
+    d = json.loads(r.stdout)
+    assert d["op_report"]["fully_integer"], d["op_report"]["float_ops"]
+    assert (tmp_path / "qat" / "model.h5").is_file() and (tmp_path / "qat" / "tflite-int8" / "model.tflite").is_file()
+    meta = json.loads((tmp_path / "qat" / "tflite-int8" / "metadata.json").read_text())
+    assert meta["quantization"]["input"]["dtype"] == "int8" and meta["parity"]["passed"]
+    assert d["val_metrics_int8"]["n_images"] > 0

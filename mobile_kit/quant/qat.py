@@ -1,0 +1,172 @@
+"""Quantization-aware training with tensorflow-model-optimization.
+
+The model is folded first (ACNet branches and BatchNorm become plain
+convolutions, :func:`mobile_kit.reparam.fold_model`), wrapped with
+``tfmot.quantization.keras.quantize_model`` (default 8-bit scheme: per-channel
+symmetric int8 weights, per-tensor asymmetric int8 activations; see
+https://www.tensorflow.org/model_optimization/guide/quantization/training),
+fine-tuned with the training loop of :mod:`mobile_kit.training`, and exported
+to full-integer int8 TFLite through :func:`mobile_kit.export.export_model`.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from mobile_kit.errors import MobileKitError, ModelError
+from mobile_kit.progress import NullProgress, Progress
+from mobile_kit.specs import METADATA_FILENAME, ModelMetadata
+
+#: tfmot's quantization wrappers round-trip through HDF5, not the native .keras format.
+QAT_MODEL_FILENAME = "model.h5"
+
+
+@dataclass
+class QATResult:
+    run_dir: Path
+    model_path: Path
+    int8_artifact: Path
+    val_metrics: dict
+    int8_val_metrics: dict
+    op_report: dict
+    fold: dict
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return {"run_dir": str(self.run_dir), "model": str(self.model_path), "int8_artifact": str(self.int8_artifact),
+                "val_metrics_qat_keras": self.val_metrics, "val_metrics_int8": self.int8_val_metrics,
+                "op_report": self.op_report, "fold": self.fold, "seconds": self.seconds}
+
+
+def unsupported_layers(model) -> list[tuple[str, str]]:
+    """Layers the default 8-bit scheme cannot quantize: ``[(name, class name)]``."""
+    from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
+        default_8bit_quantize_registry as reg,
+    )
+    from tf_keras import layers
+
+    registry = reg.Default8BitQuantizeRegistry()
+    return [(l.name, type(l).__name__) for l in model.layers
+            if not isinstance(l, layers.InputLayer) and not registry.supports(l)]
+
+
+def quantize_aware(model):
+    """Fold ``model`` and wrap it for QAT.
+
+    Returns
+    -------
+    (qat_model, fold_report)
+
+    Raises
+    ------
+    ModelError
+        Listing each layer tfmot's default 8-bit scheme cannot quantize.
+    """
+    import tensorflow_model_optimization as tfmot
+
+    from mobile_kit.reparam.fold import fold_model
+
+    folded, rep = fold_model(model)
+    bad = unsupported_layers(folded)
+    if bad:
+        names = ", ".join(f"{n} ({c})" for n, c in bad)
+        raise ModelError(
+            f"model {model.name!r}: tensorflow-model-optimization's default 8-bit scheme cannot quantize {names}; "
+            "replace these layers or export with post-training quantization (export --target tflite-int8)"
+        )
+    return tfmot.quantization.keras.quantize_model(folded), rep
+
+
+def qat(
+    model: str | Path | None,
+    data: str | Path,
+    out: str | Path,
+    epochs: int = 5,
+    batch_size: int = 8,
+    learning_rate: float = 1e-4,
+    loss: str | None = None,
+    val_fraction: float | None = None,
+    seed: int | None = None,
+    int8_io: str = "int8",
+    max_images: int | None = None,
+    resume: bool = False,
+    progress: Progress = NullProgress(),
+) -> QATResult:
+    """Fine-tune a trained model with fake quantization and export it to int8 TFLite.
+
+    Parameters
+    ----------
+    model : path or None
+        Run folder or ``.keras`` with ``metadata.json`` (``None`` = built-in).
+    data : path
+        Dataset folder; split with the model's own ``val_fraction``/``seed``
+        unless given, so validation photos stay unseen.
+    out : path
+        QAT run folder: ``model.h5`` (QAT, float with fake-quant),
+        ``metadata.json``, ``history.json`` and ``tflite-int8/``.
+    epochs, learning_rate : int, float
+        Fine-tuning budget (a small learning rate: the weights are trained).
+
+    Returns
+    -------
+    QATResult
+        With validation figures of the QAT Keras model and of its int8
+        artifact, and the op report of the artifact.
+
+    Raises
+    ------
+    ModelError
+        Unsupported layers (named) or a model without metadata.
+    DatasetError
+        Bad dataset.
+    """
+    import tf_keras as keras
+
+    from mobile_kit.eval.evaluate import evaluate_pairs
+    from mobile_kit.export import export_model
+    from mobile_kit.export.ops import op_report
+    from mobile_kit.runtime import KERAS_SUFFIXES, Segmenter, load_keras_model, load_metadata_for, resolve_model_path
+    from mobile_kit.training import STATE_FILENAME, fit, prepare_data, val_figures
+
+    t0 = time.time()
+    src = resolve_model_path(model)
+    if src.suffix not in KERAS_SUFFIXES:
+        raise ModelError(f"{src}: QAT needs a Keras model (.keras/.h5 or a run folder), found {src.suffix}")
+    meta = load_metadata_for(src)
+    if meta is None:
+        raise ModelError(f"{src}: expected {METADATA_FILENAME} beside the model, found none")
+    out = Path(out)
+    if (out / STATE_FILENAME).exists() and not resume:
+        raise MobileKitError(f"{out}: expected an empty run folder, found an earlier run; pass --resume or another --out")
+    tr = meta.training or {}
+    val_fraction = tr.get("val_fraction", 0.2) if val_fraction is None else val_fraction
+    seed = tr.get("seed", 0) if seed is None else seed
+    loss = loss or tr.get("loss", "ce+dice")
+    keras.utils.set_random_seed(seed)
+    qmodel, fold_rep = quantize_aware(load_keras_model(src))
+    prep = prepare_data(data, meta.input, val_fraction, seed, max_images, progress)
+    history, best = fit(qmodel, prep, out, epochs, batch_size, learning_rate, loss, seed, resume, True, progress,
+                        "QAT fine-tuning", warmup=0, model_filename=QAT_MODEL_FILENAME)
+    qmeta = ModelMetadata.from_dict(meta.to_dict())
+    qmeta.name = f"{meta.name}-qat"
+    qmeta.precision = "float32 with fake int8 quantization (QAT)"
+    qmeta.training = dict(tr, qat={"source": str(src), "epochs": epochs, "learning_rate": learning_rate,
+                                   "batch_size": batch_size, "loss": loss, "best_epoch": best["epoch"],
+                                   "scheme": "tfmot default 8-bit", "fold": fold_rep.to_dict()})
+    qmeta.save(out / METADATA_FILENAME)
+    vm = val_figures(out / QAT_MODEL_FILENAME, qmeta, prep.val_pairs, progress) if prep.val_pairs else {}
+    qmeta.metrics = {"val": vm}
+    qmeta.save(out / METADATA_FILENAME)
+    exp = export_model(out, "tflite-int8", out / "tflite-int8", data=data, int8_io=int8_io, split="train",
+                       progress=progress)
+    vm8 = {}
+    if prep.val_pairs:
+        import numpy as np
+
+        seg = Segmenter(exp.artifact, ModelMetadata.load(exp.metadata_path), num_threads=2)
+        rows, pooled = evaluate_pairs(seg, prep.val_pairs, progress=progress)
+        vm8 = {"split": "val", "n_images": len(rows), "person_iou": float(np.mean([r["person_iou"] for r in rows])),
+               "miou": float(np.mean([r["miou"] for r in rows])), "person_iou_pooled": pooled}
+    return QATResult(out, out / QAT_MODEL_FILENAME, exp.artifact, vm, vm8, op_report(exp.artifact), fold_rep.to_dict(),
+                     time.time() - t0)
