@@ -41,6 +41,10 @@ class ParityError(MobileKitError):
         self.report = report or {}
 
 
+class DeviceError(MobileKitError):
+    """adb or a device failed: missing adb, no ready device, a command that timed out or exited non-zero."""
+
+
 class BenchmarkError(MobileKitError):
     """A benchmark could not be run or its output could not be read."""
 

@@ -257,52 +257,106 @@ def eval_cmd(
 @app.command()
 @user_errors
 def bench(
-    model: Optional[Path] = typer.Argument(None, help="A .tflite artifact (or its folder)."),
-    device: str = typer.Option("local", help="local (LiteRT interpreter on this machine)."),
+    models: Optional[List[Path]] = typer.Argument(None, help=".tflite artifacts (or their folders); default: none."),
+    device: str = typer.Option("local", help="local (LiteRT interpreter here) | adb (benchmark_model on phones)."),
     threads: int = typer.Option(2, min=1),
     runs: int = typer.Option(50, min=1),
     warmup: int = typer.Option(5, min=0),
-    data: Optional[Path] = typer.Option(None, "--data", help="Also measure accuracy on this dataset."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Also measure accuracy on this dataset (on this machine)."),
     split: str = typer.Option("all", help="Split of --data: all | train | val."),
     input_norm: Optional[str] = typer.Option(None, help="Third-party .tflite: 0..1 | -1..1 | 0..255."),
     output_kind: Optional[str] = typer.Option(None, help="Third-party .tflite: softmax | sigmoid | logits."),
+    serial: Optional[List[str]] = typer.Option(None, "--serial", help="adb: device serial(s); default all ready."),
+    delegate: str = typer.Option("cpu", help="adb: comma-separated delegates, one run each: cpu,gpu,nnapi."),
+    benchmark_binary: Optional[Path] = typer.Option(None, help="adb: benchmark_model for the phone's ABI "
+                                                    "(default: cached download of the official prebuilt)."),
+    benchmark_sha256: Optional[str] = typer.Option(None, help="adb: expected SHA-256 of the binary."),
+    inference_diff_binary: Optional[Path] = typer.Option(None, help="adb: TFLite inference_diff binary; compares "
+                                                         "each non-CPU delegate's outputs with the CPU."),
+    op_profiling: bool = typer.Option(False, "--op-profiling", help="adb: per-op timings (--enable_op_profiling)."),
+    adb: str = typer.Option("adb", "--adb", help="adb executable."),
+    timeout: float = typer.Option(600.0, help="adb: seconds allowed for each adb command."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the result JSON here."),
     as_json: bool = typer.Option(False, "--json"),
     quiet: bool = typer.Option(False, "--quiet"),
 ):
-    """Latency (min/p50/p90 in microseconds), size, memory and optional accuracy of a .tflite."""
-    from mobile_kit.bench import bench_local
+    """Latency (microseconds), size, memory and optional accuracy of .tflite artifacts, here or on phones."""
+    import json
+
+    from mobile_kit.fileio import atomic_write_text
     from mobile_kit.runtime import resolve_model_path
 
-    if device != "local":
-        raise MobileKitError(f"--device: expected 'local', found {device!r} (adb support is not built yet)")
-    path = resolve_model_path(model)
-    acc = None
+    if device not in ("local", "adb"):
+        raise MobileKitError(f"--device: expected 'local' or 'adb', found {device!r}")
+    paths = [resolve_model_path(m) for m in (models or [])] or [resolve_model_path(None)]
+    acc = {}
     if data is not None:
         from mobile_kit.eval import evaluate
 
-        acc = evaluate(_segmenter(path, input_norm, output_kind, threads), data, split=split,
-                       progress=_progress(quiet)).summary()
-    r = bench_local(path, threads=threads, runs=runs, warmup=warmup, accuracy=acc, progress=_progress(quiet))
-    d = r.to_dict()
-    if out is not None:
-        import json
+        for p in paths:
+            acc[p] = evaluate(_segmenter(p, input_norm, output_kind, threads), data, split=split,
+                              progress=_progress(quiet)).summary()
+    if device == "adb":
+        from mobile_kit.bench.adb import Adb, bench_adb
 
-        from mobile_kit.fileio import atomic_write_text
-
-        atomic_write_text(out, json.dumps(d, indent=2) + "\n")
-    if as_json:
-        print_json(d)
+        rows, skipped = [], []
+        for p in paths:
+            r = bench_adb([p], serials=serial, delegates=[d.strip() for d in delegate.split(",") if d.strip()],
+                          threads=threads, runs=runs, warmup=warmup, binary=benchmark_binary,
+                          adb=Adb(adb, timeout_s=timeout), op_profiling=op_profiling, timeout_s=timeout,
+                          binary_sha256=benchmark_sha256, inference_diff=inference_diff_binary, accuracy=acc.get(p))
+            rows += r["results"]
+            skipped = r["skipped_devices"]
+        doc = {"results": rows, "skipped_devices": skipped}
     else:
-        rows = {"artifact": r.artifact, "size_bytes": r.size_bytes, "threads": r.threads, "runs": r.runs,
-                "latency min (us)": r.latency_us["min"], "latency p50 (us)": r.latency_us["p50"],
-                "latency p90 (us)": r.latency_us["p90"], "init (us)": r.init_us,
-                "memory delta (MB)": r.memory_mb["model_delta"], "cpu": r.device["cpu"]}
-        if acc:
-            rows.update({"person IoU": acc["person_iou"], "mIoU": acc["miou"]})
-        if out is not None:
-            rows["written"] = out
-        print_kv("local benchmark (LiteRT)", rows)
+        from mobile_kit.bench import bench_local
+
+        rows = [bench_local(p, threads=threads, runs=runs, warmup=warmup, accuracy=acc.get(p),
+                            progress=_progress(quiet)).to_dict() for p in paths]
+        doc = {"results": rows, "skipped_devices": []}
+    if out is not None:
+        atomic_write_text(out, json.dumps(doc, indent=2) + "\n")
+    if as_json:
+        print_json(doc)
+        return
+    from mobile_kit.bench.report import markdown
+
+    good = [r for r in rows if "error" not in r]
+    table = []
+    for r in good:
+        lat = r["latency_us"]
+        table.append([Path(r["artifact"]).name, r["device"].get("model") or r["device"].get("cpu"), r["delegate"],
+                      r["threads"], r["size_bytes"], lat["min"], lat.get("p50", "n/a"), lat.get("p90", lat.get("p95", "n/a")),
+                      (r.get("accuracy") or {}).get("person_iou", "n/a"), "; ".join(r.get("flags", []))])
+    print_table(f"benchmark ({device})", ["artifact", "device", "delegate", "threads", "size_bytes", "min (us)",
+                                         "p50 (us)", "p90/p95 (us)", "person IoU", "flags"], table)
+    for r in rows:
+        if "error" in r:
+            stderr.print(f"[red]failed[/] {r.get('device', {}).get('serial', '')} {r.get('delegate', '')}: {r['error']}",
+                         highlight=False)
+    for s in doc["skipped_devices"]:
+        stderr.print(f"[yellow]skipped[/] {s['serial']} ({s['state']}): {s['reason']}", highlight=False)
+    if out is not None:
+        stderr.print(f"written: {out}")
+    if rows and not good:
+        raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
+def report(
+    results: List[Path] = typer.Argument(..., help="Result JSON files from `mobilekit bench --out`."),
+    out: Path = typer.Option(..., "--out", help="Folder for report.md and report.png."),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """One Markdown table and an accuracy-vs-latency-vs-size plot from local and adb results."""
+    from mobile_kit.bench.report import report as report_fn
+
+    r = report_fn(results, out)
+    if as_json:
+        print_json(r)
+    else:
+        print_kv("report", r)
 
 
 def _read_images(paths: list[Path], sample: Optional[str]):

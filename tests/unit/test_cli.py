@@ -86,15 +86,15 @@ def test_export_bench_predict_json(tiny_run, tmp_path):
     art = json.loads(r.stdout)["artifact"]
     r = run("bench", art, "--runs", 3, "--warmup", 1, "--json", "--quiet", "--out", tmp_path / "b.json")
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout)["latency_us"]["p50"] > 0
-    assert json.loads((tmp_path / "b.json").read_text())["model_sha256"]
+    assert json.loads(r.stdout)["results"][0]["latency_us"]["p50"] > 0
+    assert json.loads((tmp_path / "b.json").read_text())["results"][0]["model_sha256"]
     r = run("predict", art, "--sample", "astronaut", "--effect", "overlay", "--out", tmp_path / "p", "--json", "--quiet")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)[0]
     assert (out["width"], out["height"]) == (512, 512) and (tmp_path / "p" / "astronaut_overlay.png").is_file()
     _assert_user_error(run("predict", art, "--effect", "sepia", "--sample", "astronaut", "--out", tmp_path / "q"),
                        "blur, mask, overlay")
-    _assert_user_error(run("bench", art, "--device", "adb"), "local")
+    _assert_user_error(run("bench", art, "--device", "ios"), "'local' or 'adb'")
 
 
 def test_quickstart_runs_the_main_job(tmp_path):

@@ -1,0 +1,133 @@
+"""Results files -> one Markdown table and an accuracy / latency / size plot.
+
+Reads result JSON written by ``mobilekit bench`` (local or ``--device adb``):
+one result object, a list of them, or ``{"results": [...]}``. Each result is
+checked against ``mobile_kit/schemas/bench_result.schema.json``.
+"""
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+from mobile_kit.errors import BenchmarkError
+from mobile_kit.fileio import atomic_path, atomic_write_text
+
+
+def result_schema() -> dict:
+    return json.loads(resources.files("mobile_kit").joinpath("schemas/bench_result.schema.json").read_text())
+
+
+def validate_result(result: dict, where: str = "result") -> None:
+    """Raise :class:`BenchmarkError` (naming ``where``) if ``result`` breaks the schema."""
+    import jsonschema
+
+    try:
+        jsonschema.validate(result, result_schema())
+    except jsonschema.ValidationError as e:
+        path = "/".join(str(p) for p in e.absolute_path) or "(top)"
+        raise BenchmarkError(f"{where}: expected a mobilekit benchmark result (schema v1), found {path}: {e.message}") from None
+
+
+def load_results(paths: list[str | Path]) -> tuple[list[dict], list[dict]]:
+    """Valid results and failed-run rows (``{"error": ...}``) from result files."""
+    ok, failed = [], []
+    for p in paths:
+        p = Path(p)
+        try:
+            data = json.loads(p.read_text())
+        except FileNotFoundError:
+            raise BenchmarkError(f"{p}: results file not found") from None
+        except json.JSONDecodeError as e:
+            raise BenchmarkError(f"{p}: expected JSON, found a parse error ({e})") from None
+        rows = data.get("results", [data]) if isinstance(data, dict) else data
+        for i, r in enumerate(rows):
+            if "error" in r:
+                failed.append(r)
+                continue
+            validate_result(r, f"{p} [{i}]")
+            ok.append(r)
+    return ok, failed
+
+
+def _device_label(r: dict) -> str:
+    d = r["device"]
+    if d["kind"] == "adb":
+        return " ".join(x for x in (d.get("manufacturer"), d.get("model"), f"({d.get('soc')})" if d.get("soc") else None) if x)
+    return f"local {d.get('cpu', '')}".strip()
+
+
+def _artifact_label(r: dict) -> str:
+    p = Path(r.get("artifact", "?"))
+    return f"{p.parent.name}/{p.name}" if p.parent.name else p.name
+
+
+def _latency_ms(r: dict) -> float:
+    lat = r["latency_us"]
+    return (lat.get("p50") or lat["mean"]) / 1000.0
+
+
+def markdown(results: list[dict], failed: list[dict]) -> str:
+    lines = ["| artifact | device | delegate | threads | size (bytes) | p50 or mean latency (ms) | min (ms) | memory (MB) | "
+             "person IoU | notes |", "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for r in sorted(results, key=_latency_ms):
+        acc = (r.get("accuracy") or {}).get("person_iou")
+        mem = r["memory_mb"].get("overall", r["memory_mb"].get("model_delta"))
+        notes = "; ".join(r.get("flags", []))
+        dc = r.get("delegate_check") or {}
+        if dc.get("recommendation"):
+            notes = "; ".join(filter(None, [notes, dc["recommendation"]]))
+        lines.append(f"| {_artifact_label(r)} | {_device_label(r)} | {r['delegate']} | {r['threads']} | "
+                     f"{r['size_bytes']:,} | {_latency_ms(r):.2f} | {r['latency_us']['min'] / 1000:.2f} | "
+                     f"{'' if mem is None else f'{mem:.1f}'} | {'' if acc is None else f'{acc:.4f}'} | {notes} |")
+    for f in failed:
+        dev = f.get("device", {})
+        lines.append(f"| {_artifact_label(f)} | {dev.get('model') or dev.get('serial', '?')} | "
+                     f"{f.get('delegate', '')} | | | failed | | | | {f['error'].splitlines()[0]} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: list[dict], path: Path) -> Path:
+    """Scatter of latency (x) vs person IoU (y; size in MB when no accuracy), marker area ~ model size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    have_acc = any((r.get("accuracy") or {}).get("person_iou") is not None for r in results)
+    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=110)
+    for r in results:
+        x = _latency_ms(r)
+        y = (r.get("accuracy") or {}).get("person_iou") if have_acc else r["size_bytes"] / 1e6
+        if y is None:
+            continue
+        ax.scatter([x], [y], s=30 + r["size_bytes"] / 5e3, alpha=0.6)
+        ax.annotate(f"{_artifact_label(r)}\n{_device_label(r)}, {r['delegate']}",
+                    (x, y), fontsize=7, xytext=(5, 5), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("latency, p50 or mean (ms, log scale)")
+    ax.set_ylabel("person IoU" if have_acc else "model size (MB)")
+    ax.set_title("accuracy vs latency (marker area ~ model size)" if have_acc else "size vs latency")
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return path
+
+
+def report(result_files: list[str | Path], out_dir: str | Path) -> dict:
+    """Write ``out_dir/report.md`` and ``out_dir/report.png`` from result files.
+
+    Raises
+    ------
+    BenchmarkError
+        A file is missing, not JSON, or breaks the result schema; no valid result.
+    """
+    results, failed = load_results(result_files)
+    if not results and not failed:
+        raise BenchmarkError("expected at least one benchmark result in the given files, found none")
+    out = Path(out_dir)
+    md = atomic_write_text(out / "report.md", "# mobilekit benchmark report\n\n" + markdown(results, failed))
+    png = plot(results, out / "report.png") if results else None
+    return {"markdown": str(md), "plot": str(png) if png else None, "results": len(results), "failed": len(failed)}
