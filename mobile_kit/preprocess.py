@@ -33,13 +33,18 @@ def to_model_input(image: np.ndarray, spec: InputSpec, resize: bool = True) -> n
     Returns
     -------
     numpy.ndarray
-        ``(height, width, channels)`` float32, ``pixel * scale + offset``.
+        ``(height, width, channels)`` float32 (NHWC without the batch axis),
+        channels in ``spec.channel_order``, ``pixel * scale + offset`` per channel.
     """
     if resize:
         image = resize_rgb(image, spec)
     if spec.channels == 1:
         image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[:, :, None]
-    return image.astype(np.float32) * np.float32(spec.scale) + np.float32(spec.offset)
+    elif spec.channel_order == "BGR":
+        image = image[:, :, ::-1]
+    scale = np.asarray(spec.scale, dtype=np.float32)
+    offset = np.asarray(spec.offset, dtype=np.float32)
+    return image.astype(np.float32) * scale + offset
 
 
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -18,7 +18,7 @@ BUILTIN_DIR = Path(__file__).parent / "assets" / "builtin"
 #: Keras model files: the native format, and HDF5 for QAT models (tfmot's
 #: wrappers do not round-trip through the native format in tf_keras 2.21).
 KERAS_SUFFIXES = (".keras", ".h5")
-MODEL_FILENAMES = ("model.keras", "model.h5", "model.tflite")
+MODEL_FILENAMES = ("model.keras", "model.h5", "model.tflite", "model.onnx")
 
 
 def builtin_model_path() -> Path:
@@ -44,8 +44,8 @@ def resolve_model_path(path: str | Path | None) -> Path:
             if (p / name).is_file():
                 return p / name
         raise ModelError(f"{p}: expected {', '.join(MODEL_FILENAMES)} in this folder, found none")
-    if p.suffix not in KERAS_SUFFIXES + (".tflite",):
-        raise ModelError(f"{p}: expected a .keras, .h5 or .tflite model, found {p.suffix or 'no'} suffix")
+    if p.suffix not in KERAS_SUFFIXES + (".tflite", ".onnx"):
+        raise ModelError(f"{p}: expected a .keras, .h5, .tflite or .onnx model, found {p.suffix or 'no'} suffix")
     return p
 
 
@@ -91,8 +91,11 @@ class Segmenter:
         self.num_threads = num_threads
         self._keras = None
         self._interp = None
+        self._ort = None
         if path.suffix in KERAS_SUFFIXES:
             self._keras = load_keras_model(path)
+        elif path.suffix == ".onnx":
+            self._ort = _make_onnx_session(path, num_threads)
         else:
             self._interp = _make_interpreter(path, num_threads)
             self._in = self._interp.get_input_details()[0]
@@ -108,7 +111,7 @@ class Segmenter:
 
     @property
     def backend(self) -> str:
-        return "keras" if self._keras is not None else "litert"
+        return "keras" if self._keras is not None else "onnxruntime" if self._ort is not None else "litert"
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """Run one normalised input.
@@ -125,6 +128,12 @@ class Segmenter:
         """
         if self._keras is not None:
             return self._keras(x[None], training=False).numpy()[0]
+        if self._ort is not None:
+            xin = x[None].astype(np.float32)
+            if self.input_spec.layout == "NCHW":
+                xin = np.ascontiguousarray(xin.transpose(0, 3, 1, 2))
+            name = self._ort.get_inputs()[0].name
+            return np.asarray(self._ort.run(None, {name: xin})[0])[0].astype(np.float32)
         d = self._in
         if d["dtype"] in (np.int8, np.uint8):
             scale, zp = d["quantization"]
@@ -162,6 +171,20 @@ class Segmenter:
         if prob.shape != spec.input_hw:
             prob = upsample_probability(prob, spec.input_hw)
         return upsample_probability(prob, image.shape[:2]) if full_resolution else prob
+
+
+def _make_onnx_session(path: Path, num_threads: int | None):
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise ModelError(f"{path}: running ONNX models needs onnxruntime: pip install \"mobilekit[onnx]\"") from None
+    opts = ort.SessionOptions()
+    if num_threads:
+        opts.intra_op_num_threads = num_threads
+    try:
+        return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as e:
+        raise ModelError(f"{path}: expected an ONNX model, found one onnxruntime cannot load ({e})") from None
 
 
 def _make_interpreter(path: Path, num_threads: int | None):

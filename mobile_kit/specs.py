@@ -29,6 +29,25 @@ NORMALIZATIONS: dict[str, tuple[float, float]] = {
 OUTPUT_KINDS = ("softmax", "sigmoid", "logits")
 
 
+def metadata_schema() -> dict:
+    """The committed JSON Schema of ``metadata.json`` (``mobile_kit/schemas/metadata.schema.json``)."""
+    from importlib import resources
+
+    return json.loads(resources.files("mobile_kit").joinpath("schemas/metadata.schema.json").read_text())
+
+
+def validate_metadata(d: dict, where: str = "metadata") -> None:
+    """Raise :class:`ModelError` naming the field if ``d`` breaks the metadata schema."""
+    import jsonschema
+
+    try:
+        jsonschema.validate(d, metadata_schema())
+    except jsonschema.ValidationError as e:
+        field_path = "/".join(str(p) for p in e.absolute_path) or "(top)"
+        raise ModelError(f"{where}: expected mobilekit metadata (schema v{METADATA_SCHEMA_VERSION}), "
+                         f"found {field_path}: {e.message}") from None
+
+
 def normalization_from_name(name: str) -> tuple[float, float]:
     """Return ``(scale, offset)`` for a named normalisation.
 
@@ -52,43 +71,70 @@ class InputSpec:
         Model input size in pixels (``input_hw``); the photo is resized to it
         (``resize="stretch"``, bilinear, aspect ratio not kept).
     channels : int
-        3 for RGB, 1 for grayscale (ITU-R 601 luma, as OpenCV computes it).
-    scale, offset : float
-        ``x = pixel * scale + offset`` with ``pixel`` in 0..255 (uint8 RGB).
-    layout : str
-        Always ``"NHWC"`` for models built by mobilekit.
+        3 for colour, 1 for grayscale (ITU-R 601 luma, as OpenCV computes it).
+    scale, offset : float or tuple of float
+        ``x = pixel * scale + offset`` with ``pixel`` in 0..255; a tuple gives
+        one value per channel (in ``channel_order``), e.g. mean/std
+        normalisation ``scale = 1/std``, ``offset = -mean/std``.
+    layout : {"NHWC", "NCHW"}
+        Tensor layout of the artifact's input (models built by mobilekit are NHWC).
+    channel_order : {"RGB", "BGR", "GRAY"}
+        Channel order the model expects (``GRAY`` when ``channels == 1``).
     """
 
     height: int
     width: int
     channels: int = 3
-    scale: float = 1.0 / 255.0
-    offset: float = 0.0
+    scale: float | tuple[float, ...] = 1.0 / 255.0
+    offset: float | tuple[float, ...] = 0.0
     layout: str = "NHWC"
     resize: str = "stretch"
+    channel_order: str = "RGB"
 
-    @property
-    def channel_order(self) -> str:
-        return "RGB" if self.channels == 3 else "GRAY"
+    def __post_init__(self):
+        for name in ("scale", "offset"):
+            v = getattr(self, name)
+            if isinstance(v, (list, tuple)):
+                if len(v) != self.channels:
+                    raise ValueError(f"input {name}: expected 1 or {self.channels} values, found {len(v)}")
+                object.__setattr__(self, name, tuple(float(x) for x in v))
+        if self.channels == 1:
+            object.__setattr__(self, "channel_order", "GRAY")
+        elif self.channel_order not in ("RGB", "BGR"):
+            raise ValueError(f"input channel_order: expected RGB or BGR, found {self.channel_order!r}")
 
     @property
     def input_hw(self) -> tuple[int, int]:
         return (self.height, self.width)
 
     @property
+    def per_channel(self) -> bool:
+        return isinstance(self.scale, tuple) or isinstance(self.offset, tuple)
+
+    @property
     def value_range(self) -> tuple[float, float]:
-        return (self.offset, 255.0 * self.scale + self.offset)
+        """Smallest and largest model input value over all channels."""
+        sc = self.scale if isinstance(self.scale, tuple) else (self.scale,)
+        of = self.offset if isinstance(self.offset, tuple) else (self.offset,)
+        ends = [o + 255.0 * s * t for s in sc for o in of for t in (0.0, 1.0)]
+        return (min(ends), max(ends))
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        d["channel_order"] = self.channel_order
+        for k in ("scale", "offset"):
+            if isinstance(d[k], tuple):
+                d[k] = list(d[k])
         d["value_range"] = list(self.value_range)
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "InputSpec":
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        kw = {k: v for k, v in d.items() if k in names}
+        for k in ("scale", "offset"):
+            if isinstance(kw.get(k), list):
+                kw[k] = tuple(kw[k])
+        return cls(**kw)
 
 
 @dataclass(frozen=True)
@@ -152,6 +198,7 @@ class ModelMetadata:
     parity: dict[str, Any] | None = None
     quantization: dict[str, Any] | None = None
     provenance: str | None = None
+    io: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         from mobile_kit import __version__
@@ -172,6 +219,7 @@ class ModelMetadata:
             "parity": self.parity,
             "quantization": self.quantization,
             "provenance": self.provenance,
+            "io": self.io,
         }
 
     @classmethod
@@ -191,13 +239,16 @@ class ModelMetadata:
             parity=d.get("parity"),
             quantization=d.get("quantization"),
             provenance=d.get("provenance"),
+            io=d.get("io"),
         )
 
     def save(self, path: str | Path) -> Path:
-        """Write the metadata as JSON (atomically) and return the path."""
+        """Validate against the schema, write the metadata as JSON (atomically) and return the path."""
         from mobile_kit.fileio import atomic_write_text
 
-        return atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
+        d = self.to_dict()
+        validate_metadata(d, str(path))
+        return atomic_write_text(path, json.dumps(d, indent=2) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> "ModelMetadata":
@@ -211,6 +262,7 @@ class ModelMetadata:
         path = Path(path)
         try:
             d = json.loads(path.read_text())
+            validate_metadata(d, str(path))
             return cls.from_dict(d)
         except FileNotFoundError:
             raise ModelError(f"{path}: metadata file not found") from None

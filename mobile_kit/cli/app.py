@@ -192,9 +192,17 @@ def qat(
 @app.command()
 @user_errors
 def export(
-    model: Optional[Path] = typer.Argument(None, help="Run folder or .keras (default: the built-in model)."),
-    target: str = typer.Option("tflite-int8", "--target", help="tflite-fp32 | tflite-fp16 | tflite-int8"),
-    out: Path = typer.Option(..., "--out", help="Folder for the artifact and its metadata.json."),
+    model: Optional[Path] = typer.Argument(None, help="Run folder, .keras or .h5 (default: the built-in model)."),
+    target: str = typer.Option("tflite-int8", "--target",
+                               help="tflite-fp32 | tflite-fp16 | tflite-int8 | onnx | coreml"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the artifact and its metadata.json."),
+    bundle: Optional[Path] = typer.Option(None, "--bundle", help="Like --out, plus labels.txt and the metadata "
+                                          "JSON Schema: everything an app needs in one folder."),
+    head: str = typer.Option("softmax", help="Output head: softmax | sigmoid (2 classes, exact) | logits."),
+    layout: str = typer.Option("NHWC", help="onnx: input layout NHWC | NCHW."),
+    opset: Optional[int] = typer.Option(None, help="onnx: opset (default 17)."),
+    precision: Optional[str] = typer.Option(None, help="coreml: compute precision fp16 (default) | fp32."),
+    compress: Optional[str] = typer.Option(None, help="coreml: none | palettize-6bit | int8-weights."),
     data: Optional[Path] = typer.Option(None, "--data", help="Photos for int8 calibration and parity (default: scikit-image's)."),
     int8_io: str = typer.Option("int8", help="tflite-int8 input/output type: int8 | uint8."),
     num_calibration: int = typer.Option(64, min=1, help="Representative-dataset size for int8."),
@@ -206,8 +214,12 @@ def export(
     """Convert a Keras model, check parity against it and write the artifact + metadata.json."""
     from mobile_kit.export import export_model
 
-    r = export_model(model, target, out, data=data, int8_io=int8_io, num_calibration=num_calibration,
-                     skip_parity=skip_parity, split=split, progress=_progress(quiet))
+    if (out is None) == (bundle is None):
+        raise MobileKitError("expected exactly one of --out DIR or --bundle DIR, found "
+                             + ("neither" if out is None else "both"))
+    r = export_model(model, target, out or bundle, data=data, int8_io=int8_io, num_calibration=num_calibration,
+                     skip_parity=skip_parity, split=split, head=head, layout=layout, opset=opset,
+                     precision=precision, compress=compress, bundle=bundle is not None, progress=_progress(quiet))
     if as_json:
         print_json(r.to_dict())
     else:
@@ -215,7 +227,8 @@ def export(
         print_kv(f"exported {target}", {
             "artifact": r.artifact, "metadata": r.metadata_path, "size_bytes": r.size_bytes,
             "parity": p["criterion"] + (" (NOT ENFORCED)" if p.get("skipped_enforcement") else ""),
-            "max_abs": p["max_abs"], "mask IoU vs Keras": p["mask_iou"], "parity inputs": p["inputs"]})
+            "max_abs": p.get("max_abs", "not run"), "mask IoU vs Keras": p.get("mask_iou", "not run"),
+            "parity inputs": p.get("inputs", "none (structural checks only)")})
 
 
 def _segmenter(model, input_norm, output_kind, threads=None):
@@ -425,6 +438,80 @@ def quickstart(
         print_json(r)
     else:
         print_kv("mobilekit quickstart", r["summary"])
+
+
+@app.command("import")
+@user_errors
+def import_cmd(
+    model: Path = typer.Argument(..., help="An ONNX segmentation model (.onnx), NCHW or NHWC image input."),
+    out: Path = typer.Option(..., "--out", help="Folder for model.tflite, saved_model/ and metadata.json."),
+    input_norm: Optional[str] = typer.Option(None, help="Preset: 0..1 | -1..1 | 0..255 (default 0..1)."),
+    scale: Optional[str] = typer.Option(None, help="pixel*scale+offset: one value or one per channel, comma-separated."),
+    offset: Optional[str] = typer.Option(None, help="See --scale."),
+    channel_order: str = typer.Option("RGB", help="RGB | BGR."),
+    output_kind: str = typer.Option("logits", help="softmax | sigmoid | logits."),
+    person_index: int = typer.Option(1, help="Output channel of the person class."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Photos for the parity check (default: scikit-image's)."),
+    as_json: bool = typer.Option(False, "--json"),
+    quiet: bool = typer.Option(False, "--quiet"),
+):
+    """Bring an ONNX model in (onnx2tf -> SavedModel + TFLite), checked against onnxruntime."""
+    from mobile_kit.importers import import_onnx
+    from mobile_kit.specs import normalization_from_name
+
+    sc, of = normalization_from_name(input_norm or "0..1")
+
+    def parse(v, default):
+        if v is None:
+            return default
+        try:
+            vals = tuple(float(x) for x in v.split(","))
+        except ValueError:
+            raise MobileKitError(f"--scale/--offset: expected numbers separated by commas, found {v!r}") from None
+        return vals[0] if len(vals) == 1 else vals
+
+    r = import_onnx(model, out, scale=parse(scale, sc), offset=parse(offset, of), channel_order=channel_order,
+                    output_kind=output_kind, person_index=person_index, data=data, progress=_progress(quiet))
+    if as_json:
+        print_json(r.to_dict())
+    else:
+        print_kv(f"imported {model.name}", {"tflite": r.tflite, "saved_model": r.saved_model,
+                                            "metadata": r.metadata_path, "parity": r.parity["criterion"],
+                                            "seconds": round(r.seconds, 1)})
+
+
+@app.command()
+@user_errors
+def inspect(
+    model: Optional[Path] = typer.Argument(None, help=".keras/.h5, .tflite or .onnx (default: the built-in model)."),
+    gpu: bool = typer.Option(True, "--gpu/--no-gpu", help=".tflite: run TFLite's GPU-delegate compatibility check."),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Parameters, MACs, activation memory, ops, inputs/outputs and GPU-delegate compatibility."""
+    from mobile_kit.inspect import inspect_model
+
+    r = inspect_model(model, gpu=gpu)
+    if as_json:
+        print_json(r)
+        return
+    rows = {"path": r["path"], "format": r["format"]}
+    for k in ("parameters", "macs", "size_bytes"):
+        if k in r:
+            rows[k] = r[k]
+    for k, v in r.get("activation_memory_bytes", {}).items():
+        rows[f"activations: {k} (bytes)"] = v
+    ops = r.get("op_counts") or r.get("layers") or {}
+    rows["ops / layers"] = ", ".join(f"{k} x{v}" for k, v in ops.items())
+    io = r.get("io") or {"input": r.get("input"), "output": r.get("output")}
+    rows["input"] = io["input"]
+    rows["output"] = io["output"]
+    if "fully_integer" in r:
+        rows["fully integer"] = r["fully_integer"]
+    if "gpu_delegate" in r:
+        g = r["gpu_delegate"]
+        rows["GPU delegate"] = "compatible" if g["compatible"] else "INCOMPATIBLE: " + "; ".join(
+            f"node {o['node']} {o['op']}: {o['reason']}" for o in g["incompatible_ops"])
+    print_kv("inspect", rows)
 
 
 def main():  # console-script entry point

@@ -1,6 +1,7 @@
-"""``export_model``: convert, check parity, write the artifact and its metadata."""
+"""``export_model``: fold, swap the head, convert, check parity, write the artifact and its metadata."""
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -10,8 +11,8 @@ import numpy as np
 
 from mobile_kit.errors import ModelError, ParityError
 from mobile_kit.export.parity import parity_report
-from mobile_kit.export.registry import get_target
-from mobile_kit.fileio import atomic_write_bytes, sha256_file
+from mobile_kit.export.registry import check_requirements, get_target
+from mobile_kit.fileio import sha256_file
 from mobile_kit.progress import NullProgress, Progress
 from mobile_kit.specs import METADATA_FILENAME, ModelMetadata
 
@@ -27,7 +28,7 @@ class ExportResult:
     artifact: Path
     metadata_path: Path
     size_bytes: int
-    sha256: str
+    sha256: str | None
     parity: dict
 
     def to_dict(self) -> dict:
@@ -57,16 +58,29 @@ def is_quantization_aware(model) -> bool:
     return any(type(l).__name__ in ("QuantizeWrapper", "QuantizeWrapperV2", "QuantizeLayer") for l in model.layers)
 
 
-def _io_quantization(tflite_path: Path) -> dict:
-    from ai_edge_litert.interpreter import Interpreter
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return path.stat().st_size
 
-    it = Interpreter(model_path=str(tflite_path))
-    out = {}
-    for key, d in (("input", it.get_input_details()[0]), ("output", it.get_output_details()[0])):
-        scale, zp = d["quantization"]
-        out[key] = {"name": d["name"], "shape": [int(s) for s in d["shape"]], "dtype": np.dtype(d["dtype"]).name,
-                    "scale": float(scale), "zero_point": int(zp)}
-    return out
+
+def _move_into_place(src: Path, dest: Path) -> None:
+    """Atomic for files; for folders (.mlpackage) the old one is renamed away first and removed after."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if src.is_dir():
+        staged = dest.parent / f".{dest.name}.new"
+        shutil.rmtree(staged, ignore_errors=True)
+        shutil.copytree(src, staged)
+        old = dest.parent / f".{dest.name}.old"
+        if dest.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(dest, old)
+        os.replace(staged, dest)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staged = dest.parent / f".{dest.name}.new"
+        shutil.copyfile(src, staged)
+        os.replace(staged, dest)
 
 
 def export_model(
@@ -78,17 +92,29 @@ def export_model(
     num_calibration: int = 64,
     skip_parity: bool = False,
     split: str = "all",
+    head: str = "softmax",
+    layout: str = "NHWC",
+    opset: int | None = None,
+    precision: str | None = None,
+    compress: str | None = None,
+    bundle: bool = False,
     progress: Progress = NullProgress(),
 ) -> ExportResult:
     """Export a Keras model to ``target`` and write ``out_dir/{artifact, metadata.json}``.
 
+    The model is folded first (ACNet branches, BatchNorm; a QAT model is used
+    as is), its head swapped if asked, converted, and the artifact run against
+    the source Keras model on fixed real photos (see
+    :mod:`mobile_kit.export.parity`).
+
     Parameters
     ----------
     source : path or None
-        Run folder or ``.keras`` file with ``metadata.json`` beside it;
+        Run folder, ``.keras`` or ``.h5`` with ``metadata.json`` beside it;
         ``None`` = the built-in model.
     target : str
-        A registered target (``tflite-fp32``, ``tflite-fp16``, ``tflite-int8``).
+        A registered target: ``tflite-fp32``, ``tflite-fp16``, ``tflite-int8``,
+        ``onnx``, ``coreml``.
     out_dir : path
         Folder for the artifact and its ``metadata.json``.
     data : path, optional
@@ -103,6 +129,19 @@ def export_model(
     split : {"all", "train", "val"}
         When ``data`` is a dataset: the part calibration and parity photos
         come from (``train`` keeps validation photos unseen).
+    head : {"softmax", "sigmoid", "logits"}
+        Output head (:func:`mobile_kit.reparam.head.swap_head`).
+    layout : {"NHWC", "NCHW"}
+        ONNX input layout.
+    opset : int, optional
+        ONNX opset (default 17).
+    precision : {"fp16", "fp32"}, optional
+        Core ML compute precision (default fp16).
+    compress : {"none", "palettize-6bit", "int8-weights"}, optional
+        Core ML weight compression.
+    bundle : bool
+        Also write ``labels.txt`` and the metadata JSON Schema: everything an
+        app needs in ``out_dir``.
 
     Returns
     -------
@@ -111,18 +150,21 @@ def export_model(
     Raises
     ------
     UnknownNameError
-        Unknown target.
+        Unknown target, head, layout, precision or compression.
     ModelError
-        Source is not a Keras model with metadata.
+        Source is not a Keras model with metadata; a head that cannot be swapped.
     ExportError
-        The converter failed.
+        The converter failed, or the target's optional dependency is missing
+        (the message gives the install command).
     ParityError
         The artifact disagrees with the source beyond the target's tolerance
         (nothing is written unless ``skip_parity``).
     """
+    from mobile_kit.reparam.head import swap_head
     from mobile_kit.runtime import KERAS_SUFFIXES, Segmenter, load_keras_model, load_metadata_for, resolve_model_path
 
     tgt = get_target(target)
+    check_requirements(tgt)
     src = resolve_model_path(source)
     if src.suffix not in KERAS_SUFFIXES:
         raise ModelError(f"{src}: export expects a Keras model (.keras/.h5 or a run folder), found {src.suffix}")
@@ -138,7 +180,20 @@ def export_model(
 
         convert_model, fold_rep = fold_model(model, (spec.height, spec.width, spec.channels))  # ACNet + BN -> convs
         fold_info = fold_rep.to_dict()
+    elif head != "softmax":
+        raise ModelError(f"{src}: --head {head} is not supported on a QAT model; swap the head before QAT")
+    convert_model, out_spec = swap_head(convert_model, head, meta.output)
 
+    art_meta = ModelMetadata.from_dict(meta.to_dict())
+    art_meta.target, art_meta.precision = target, tgt.precision
+    if target == "coreml":
+        art_meta.precision = "float32" if precision == "fp32" else "float16"
+    art_meta.output = out_spec
+    art_meta.source_sha256 = sha256_file(src)
+    if target == "onnx" and layout == "NCHW":
+        from dataclasses import replace
+
+        art_meta.input = replace(spec, layout="NCHW")
     calib, calib_src = [], None
     if tgt.needs_calibration:
         from mobile_kit.quant.calibration import calibration_images
@@ -146,31 +201,55 @@ def export_model(
         with progress.task("calibration images", 1) as t:
             calib, calib_src = calibration_images(data, num_calibration, split=split)
             t.advance()
-    with progress.task(f"converting to {target}", 1) as t:
-        blob = tgt.convert(convert_model, spec, calib, {"int8_io": int8_io})
-        t.advance()
-
+    options = {"int8_io": int8_io, "layout": layout, "opset": opset, "precision": precision, "compress": compress,
+               "metadata": {"labels": list(out_spec.labels), "version": meta.version, "author": "mobilekit",
+                            "license": meta.provenance or "see metadata.json",
+                            "description": f"{meta.name}: person segmentation, {out_spec.kind} output",
+                            "contract": {"input": art_meta.input.to_dict(), "output": out_spec.to_dict()}}}
     out_dir = Path(out_dir)
     with tempfile.TemporaryDirectory() as tmp:
         tmp_artifact = Path(tmp) / tgt.filename
-        tmp_artifact.write_bytes(blob)
-        art_meta = ModelMetadata.from_dict(meta.to_dict())
-        art_meta.target, art_meta.precision = target, tgt.precision
-        art_meta.source_sha256 = sha256_file(src)
-        seg = Segmenter(tmp_artifact, art_meta, num_threads=2)
-        imgs, img_src = parity_images(data, split=split)
+        with progress.task(f"converting to {target}", 1) as t:
+            tgt.convert(convert_model, spec, calib, options, tmp_artifact)
+            t.advance()
+        runs, why = tgt.runs_here()
         with progress.task("parity check", 1) as t:
-            rep = parity_report(model, seg, imgs, spec, meta.output, img_src)
+            if runs:
+                seg = Segmenter(tmp_artifact, art_meta, num_threads=2)
+                imgs, img_src = parity_images(data, split=split)
+                rep = parity_report(model, seg, imgs, spec, meta.output, img_src)
+            else:
+                rep = dict(tgt.verify(tmp_artifact, convert_model, compress or "none"), reason=why)
             t.advance()
         ok, reason = tgt.parity(rep)
-        rep.update({"target": target, "passed": ok, "criterion": reason, "skipped_enforcement": bool(skip_parity and not ok)})
+        rep.update({"target": target, "passed": ok, "criterion": reason,
+                    "skipped_enforcement": bool(skip_parity and not ok)})
+        if head != "softmax":
+            rep["head"] = f"{head} (swapped from softmax before conversion; compared on p(person))"
         if not ok and not skip_parity:
             raise ParityError(f"{target} artifact fails parity: {reason} (nothing written; --skip-parity to keep it)", rep)
         art_meta.parity = rep
         if fold_info is not None:
             art_meta.training = dict(art_meta.training, fold=fold_info)
+        art_meta.io = tgt.io_details(tmp_artifact)
         if target == "tflite-int8":
-            art_meta.quantization = dict(_io_quantization(tmp_artifact), calibration=calib_src, weights="per-channel int8")
-        artifact = atomic_write_bytes(out_dir / tgt.filename, blob)
+            art_meta.quantization = {"input": art_meta.io["input"], "output": art_meta.io["output"],
+                                     "calibration": calib_src, "weights": "per-channel int8"}
+        _move_into_place(tmp_artifact, out_dir / tgt.filename)
+    artifact = out_dir / tgt.filename
     meta_path = art_meta.save(out_dir / METADATA_FILENAME)
-    return ExportResult(target, artifact, meta_path, len(blob), sha256_file(artifact), rep)
+    if bundle:
+        write_bundle_extras(out_dir, art_meta)
+    return ExportResult(target, artifact, meta_path, _size(artifact),
+                        sha256_file(artifact) if artifact.is_file() else None, rep)
+
+
+def write_bundle_extras(out_dir: Path, meta: ModelMetadata) -> None:
+    """``labels.txt`` (one class per line, channel order) and ``metadata.schema.json`` beside the artifact."""
+    from importlib import resources
+
+    from mobile_kit.fileio import atomic_write_text
+
+    atomic_write_text(out_dir / "labels.txt", "\n".join(meta.output.labels) + "\n")
+    schema = resources.files("mobile_kit").joinpath("schemas/metadata.schema.json").read_text()
+    atomic_write_text(out_dir / "metadata.schema.json", schema)

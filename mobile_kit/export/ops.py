@@ -10,15 +10,21 @@ import numpy as np
 BOUNDARY_OPS = ("QUANTIZE", "DEQUANTIZE")
 
 
+def plain_interpreter(path: str | Path):
+    """A LiteRT interpreter without the default XNNPACK delegate, so op details show the model's own ops."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    it = Interpreter(model_path=str(path), experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    it.allocate_tensors()
+    return it
+
+
 def tflite_ops(path: str | Path) -> list[dict]:
     """Operators in execution order: ``{"op", "inputs": [dtype...], "outputs": [dtype...]}``.
 
     Uses the LiteRT interpreter's op details (``_get_ops_details``).
     """
-    from ai_edge_litert.interpreter import Interpreter
-
-    it = Interpreter(model_path=str(path))
-    it.allocate_tensors()
+    it = plain_interpreter(path)
     tensors = {t["index"]: np.dtype(t["dtype"]).name for t in it.get_tensor_details()}
     out = []
     for op in it._get_ops_details():

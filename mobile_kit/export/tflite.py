@@ -17,9 +17,21 @@ INT8_IO_TYPES = ("int8", "uint8")
 
 
 def _converter(model):
+    """A converter for ``model`` traced at batch size 1.
+
+    A Keras model's batch dimension is ``None``; converted as is, TFLite keeps
+    SHAPE/STRIDED_SLICE ops to compute resize and transposed-conv output shapes
+    at run time, which mobile GPU delegates reject. Tracing with a static
+    ``(1, H, W, C)`` input removes them.
+    """
     import tensorflow as tf
 
-    return tf.lite.TFLiteConverter.from_keras_model(model)
+    shape = (1,) + tuple(model.input_shape[1:])
+    if any(d is None for d in shape):
+        return tf.lite.TFLiteConverter.from_keras_model(model)
+    fn = tf.function(lambda image: model(image, training=False),
+                     input_signature=[tf.TensorSpec(shape, tf.float32, name="image")])
+    return tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], model)
 
 
 def _convert(conv, what: str) -> bytes:
@@ -27,6 +39,30 @@ def _convert(conv, what: str) -> bytes:
         return conv.convert()
     except Exception as e:  # the converter raises ConverterError / ValueError with MLIR text
         raise ExportError(f"TFLite {what} conversion failed: {str(e).strip().splitlines()[-1] if str(e).strip() else e}") from None
+
+
+def tflite_io_details(path) -> dict:
+    """Input/output tensor names, shapes, dtypes and quantization of a ``.tflite``."""
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(model_path=str(path))
+    out = {}
+    for key, d in (("input", it.get_input_details()[0]), ("output", it.get_output_details()[0])):
+        scale, zp = d["quantization"]
+        row = {"name": d["name"], "shape": [int(s) for s in d["shape"]], "dtype": np.dtype(d["dtype"]).name,
+               "layout": "NHWC"}
+        if scale:
+            row.update(scale=float(scale), zero_point=int(zp))
+        out[key] = row
+    return out
+
+
+def _writer(fn):
+    def convert(model, spec, calibration, options, dest):
+        dest.write_bytes(fn(model, spec, calibration, options))
+
+    return convert
 
 
 def convert_fp32(model, spec, calibration, options) -> bytes:
@@ -61,9 +97,11 @@ def convert_int8(model, spec, calibration, options) -> bytes:
     return _convert(conv, "int8")
 
 
-register_target(Target("tflite-fp32", "model.tflite", "float32", convert_fp32, max_abs_check(FP32_MAX_ABS),
-                       description="float32 TFLite"))
-register_target(Target("tflite-fp16", "model.tflite", "float16", convert_fp16, max_abs_check(FP16_MAX_ABS),
+register_target(Target("tflite-fp32", "model.tflite", "float32", _writer(convert_fp32), max_abs_check(FP32_MAX_ABS),
+                       tflite_io_details, description="float32 TFLite"))
+register_target(Target("tflite-fp16", "model.tflite", "float16", _writer(convert_fp16), max_abs_check(FP16_MAX_ABS),
+                       tflite_io_details,
                        description="float16 weights, float32 compute on CPU (GPU delegates run fp16)"))
-register_target(Target("tflite-int8", "model.tflite", "int8", convert_int8, mask_iou_check(INT8_MIN_MASK_IOU),
-                       needs_calibration=True, description="full-integer int8 (per-channel weights)"))
+register_target(Target("tflite-int8", "model.tflite", "int8", _writer(convert_int8), mask_iou_check(INT8_MIN_MASK_IOU),
+                       tflite_io_details, needs_calibration=True,
+                       description="full-integer int8 (per-channel weights)"))

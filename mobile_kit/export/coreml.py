@@ -1,0 +1,200 @@
+"""Core ML target: an ML Program (``.mlpackage``) through coremltools.
+
+The input is an ``ImageType`` whose ``scale``/``bias`` come from the model's
+input normalisation, so an iOS app passes a ``CVPixelBuffer`` directly; the
+output is the probability multiarray (NHWC, as the Keras model). fp16 compute
+by default (``--precision fp32`` on request); optional weight compression
+with ``coremltools.optimize.coreml`` (``palettize-6bit``: k-means 6-bit
+look-up table; ``int8-weights``: linear symmetric int8).
+See https://apple.github.io/coremltools/docs-guides/source/convert-tensorflow-2.html.
+
+Core ML predicts only on macOS. On other systems the export verifies what can
+be verified -- input/output names, shapes and types from the spec, the MIL op
+list, and that the weights stored in the package equal the folded Keras
+weights within fp16 rounding -- and the report says numeric parity was not run.
+"""
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from mobile_kit.errors import ExportError, UnknownNameError
+from mobile_kit.export.parity import max_abs_check
+from mobile_kit.export.registry import Target, register_target
+
+COMPRESSIONS = ("none", "palettize-6bit", "int8-weights")
+PRECISIONS = ("fp16", "fp32")
+INPUT_NAME = "image"
+OUTPUT_NAME = "probabilities"
+#: fp16 compute: probabilities within 1e-2 (as tflite-fp16), judged only on macOS.
+COREML_MAX_ABS = 1e-2
+#: fp16 storage rounds to 11 significant bits: relative 2^-11; subnormals lose absolute 2^-24.
+FP16_RTOL, FP16_ATOL = 2.0**-10, 2.0**-24
+
+
+def coreml_runs_here() -> tuple[bool, str]:
+    if platform.system() == "Darwin":
+        return True, ""
+    return False, f"Core ML predicts only on macOS (this is {platform.system()}): numeric parity was not run"
+
+
+def convert_coreml(model, spec, calibration, options, dest: Path) -> None:
+    import coremltools as ct
+
+    precision = options.get("precision") or "fp16"
+    compress = options.get("compress") or "none"
+    if precision not in PRECISIONS:
+        raise UnknownNameError("Core ML precision", precision, PRECISIONS)
+    if compress not in COMPRESSIONS:
+        raise UnknownNameError("Core ML compression", compress, COMPRESSIONS)
+    gray = spec.channels == 1
+    if isinstance(spec.scale, tuple):
+        raise ExportError("Core ML's ImageType takes one scale for all channels; this model's input normalisation "
+                          f"has per-channel scales {spec.scale}: fold them into the model first")
+    image = ct.ImageType(name=INPUT_NAME, shape=(1, spec.height, spec.width, spec.channels), scale=spec.scale,
+                         bias=(spec.offset if gray else list(spec.offset) if isinstance(spec.offset, tuple) else [spec.offset] * 3),
+                         color_layout=(ct.colorlayout.GRAYSCALE if gray else ct.colorlayout.BGR
+                                       if spec.channel_order == "BGR" else ct.colorlayout.RGB), channel_first=False)
+    try:
+        ml = ct.convert(model, source="tensorflow", inputs=[image], convert_to="mlprogram",
+                        compute_precision=ct.precision.FLOAT16 if precision == "fp16" else ct.precision.FLOAT32,
+                        minimum_deployment_target=ct.target.iOS15)
+    except Exception as e:  # coremltools raises NotImplementedError/ValueError naming the op
+        raise ExportError(f"Core ML conversion of model {model.name!r} failed: {e}") from None
+    if compress != "none":
+        from coremltools.optimize import coreml as cto
+
+        if compress == "palettize-6bit":
+            cfg = cto.OptimizationConfig(global_config=cto.OpPalettizerConfig(mode="kmeans", nbits=6))
+            ml = cto.palettize_weights(ml, cfg)
+        else:
+            cfg = cto.OptimizationConfig(global_config=cto.OpLinearQuantizerConfig(mode="linear_symmetric"))
+            ml = cto.linear_quantize_weights(ml, cfg)
+    spec_pb = ml.get_spec()
+    out_name = spec_pb.description.output[0].name
+    if out_name != OUTPUT_NAME:
+        ct.utils.rename_feature(spec_pb, out_name, OUTPUT_NAME)
+        ml = ct.models.MLModel(spec_pb, weights_dir=ml.weights_dir, skip_model_load=platform.system() != "Darwin")
+    meta = options.get("metadata") or {}
+    ml.author = meta.get("author", "mobilekit")
+    ml.license = meta.get("license", "see provenance")
+    ml.short_description = meta.get("description", "person segmentation: p(person) per pixel")
+    ml.version = str(meta.get("version", "0"))
+    ml.output_description[OUTPUT_NAME] = (f"p(class) per pixel, NHWC 1x{spec.height}x{spec.width}xC, "
+                                          f"classes {', '.join(meta.get('labels', []))}")
+    ml.input_description[INPUT_NAME] = (f"{'grayscale' if gray else 'RGB'} image {spec.width}x{spec.height}; "
+                                        f"pixel*{spec.scale:.6g}+{spec.offset:g} applied by Core ML")
+    ml.user_defined_metadata["labels"] = ",".join(meta.get("labels", []))
+    ml.user_defined_metadata["mobilekit"] = json.dumps(meta.get("contract", {}))
+    ml.save(str(dest))
+
+
+def _load(path: Path):
+    import coremltools as ct
+
+    return ct.models.MLModel(str(path), skip_model_load=True)
+
+
+def coreml_io_details(path: Path) -> dict:
+    spec = _load(path).get_spec()
+
+    def desc(f):
+        t = f.type.WhichOneof("Type")
+        if t == "imageType":
+            it = f.type.imageType
+            cs = {10: "GRAYSCALE", 20: "RGB", 30: "BGR"}.get(it.colorSpace, str(it.colorSpace))
+            return {"name": f.name, "type": "image", "width": it.width, "height": it.height, "color": cs}
+        if t == "multiArrayType":
+            mt = f.type.multiArrayType
+            dt = {65568: "float32", 65552: "float16", 65600: "float64", 131104: "int32"}.get(mt.dataType, str(mt.dataType))
+            return {"name": f.name, "type": "multiarray", "shape": [int(s) for s in mt.shape], "dtype": dt}
+        return {"name": f.name, "type": t}
+
+    d = spec.description
+    return {"input": desc(d.input[0]), "output": desc(d.output[0])}
+
+
+def mil_ops(path: Path) -> list[str]:
+    """Operation types of the ML Program's ``main`` function, in order."""
+    spec = _load(path).get_spec()
+    fn = spec.mlProgram.functions["main"]
+    block = fn.block_specializations[fn.opset]
+    return [op.type for op in block.operations]
+
+
+def stored_weights(path: Path) -> list[np.ndarray]:
+    """The constant tensors stored in the package (decompressed for palettized / int8 weights)."""
+    from coremltools.optimize.coreml import decompress_weights, get_weights_metadata
+
+    meta = get_weights_metadata(decompress_weights(_load(path)), weight_threshold=1)
+    return [np.asarray(m.val, dtype=np.float64) for m in meta.values()]
+
+
+def _keras_kernels(model) -> list[tuple[str, np.ndarray]]:
+    from tf_keras import layers
+
+    out = []
+    for l in model.layers:
+        if isinstance(l, (layers.Conv2D, layers.DepthwiseConv2D, layers.Conv2DTranspose)):
+            out.append((l.name, l.get_weights()[0].astype(np.float64)))
+    return out
+
+
+#: Largest weight error of each compression, as a fraction of the kernel's max |w|
+#: (6-bit palette: half of 1/32 of the range at worst for a uniform spread; int8: half a step of 2/255).
+COMPRESSION_ERROR = {"palettize-6bit": 1.0 / 32, "int8-weights": 1.0 / 127}
+
+
+def verify_coreml(path: Path, keras_model, compress: str = "none") -> dict:
+    """Structural checks that need no macOS: spec I/O, MIL ops, stored weights vs Keras within fp16 rounding
+    (or within the compression's error bound for compressed packages)."""
+    ops = mil_ops(path)
+    io = coreml_io_details(path)
+    stored = stored_weights(path)
+    by_shape: dict[tuple, list[np.ndarray]] = {}
+    for w in stored:
+        by_shape.setdefault(w.shape, []).append(w)
+    matched, worst = [], 0.0
+    unmatched = []
+    for name, k in _keras_kernels(keras_model):
+        found = False
+        for perm in ((3, 2, 0, 1), (2, 3, 0, 1)):  # conv: (out, in, kh, kw); conv_transpose / depthwise variants
+            cand = k.transpose(perm)
+            atol = FP16_ATOL + COMPRESSION_ERROR.get(compress, 0.0) * float(np.abs(cand).max())
+            for w in by_shape.get(cand.shape, []):
+                if np.allclose(w, cand, rtol=FP16_RTOL, atol=atol):
+                    rel = float(np.max(np.abs(w - cand) / np.maximum(np.abs(cand), 1e-3)))
+                    worst = max(worst, rel)
+                    found = True
+                    break
+            if found:
+                break
+        (matched if found else unmatched).append(name)
+    return {
+        "numeric_parity": "not run",
+        "io": io,
+        "mil_ops": sorted(set(ops)),
+        "n_mil_ops": len(ops),
+        "keras_kernels": len(matched) + len(unmatched),
+        "weights_matched_within_fp16": len(matched),
+        "weights_unmatched": unmatched,
+        "max_relative_weight_diff": worst,
+        "compression": compress,
+    }
+
+
+def coreml_parity(rep: dict) -> tuple[bool, str]:
+    if rep.get("numeric_parity") == "not run":
+        ok = not rep["weights_unmatched"]
+        within = "fp16 rounding" if rep["compression"] == "none" else f"{rep['compression']} error + fp16 rounding"
+        return ok, (f"structure only ({rep['reason']}): {rep['weights_matched_within_fp16']}/{rep['keras_kernels']} "
+                    f"Keras kernels found in the package within {within}")
+    return max_abs_check(COREML_MAX_ABS)(rep)
+
+
+register_target(Target("coreml", "model.mlpackage", "float16", convert_coreml, coreml_parity, coreml_io_details,
+                       description="Core ML ML Program (.mlpackage), ImageType input",
+                       runs_here=coreml_runs_here, verify=verify_coreml, requires=("coremltools",), extra="coreml"))
