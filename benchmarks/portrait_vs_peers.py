@@ -42,7 +42,7 @@ def versions() -> dict:
 
 def render_markdown(res: dict) -> str:
     lines = [
-        "# Built-in model vs MediaPipe selfie segmentation",
+        "# Built-in model vs peer portrait models",
         "",
         f"Data: `{res['data']}`, split `{res['split']}` ({res['n_images']} images, never trained on), "
         "masks compared at each image's own resolution, threshold 0.5. "
@@ -69,6 +69,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--out", type=Path, default=HERE / "results")
+    ap.add_argument("--skip-sinet", action="store_true", help="do not import and score SINet (~2 min)")
     a = ap.parse_args(argv)
     if not a.data.exists() or not a.mediapipe.exists():
         print(f"skipped: {a.data} or {a.mediapipe} not found (they live in ../shared)")
@@ -96,6 +97,25 @@ def main(argv=None) -> int:
             rows[-1]["parity"] = r.parity["criterion"]
     mp = load_segmenter(a.mediapipe, input_norm="0..1", output_kind="sigmoid", num_threads=a.threads)
     score("MediaPipe selfie_segmentation.tflite (float)", mp, a.mediapipe)
+    prisma = SHARED / "peers" / "prisma-net" / "prisma-net.tflite"
+    if prisma.exists():
+        score("PrismaNet prisma-net.tflite (float)",
+              load_segmenter(prisma, input_norm="0..1", output_kind="sigmoid", num_threads=a.threads), prisma)
+    sinet = SHARED / "peers" / "sinet" / "SINet.onnx"
+    import importlib.util
+
+    if sinet.exists() and importlib.util.find_spec("onnx2tf") and not a.skip_sinet:
+        from mobile_kit.importers import import_onnx
+
+        with tempfile.TemporaryDirectory() as tmp:
+            # clovaai SINet normalisation: ((pixel - mean) / std) / 255 per channel
+            mean, std = (107.304565, 115.69884, 132.35703), (63.97182, 65.1337, 68.29726)
+            imp = import_onnx(sinet, Path(tmp) / "sinet", scale=tuple(1 / (255 * x) for x in std),
+                              offset=tuple(-m / (255 * x) for m, x in zip(mean, std)), output_kind="logits",
+                              data=SHARED / "photos" / "p3m")
+            score("SINet (ONNX imported with onnx2tf, float)", load_segmenter(imp.tflite, num_threads=a.threads),
+                  imp.tflite)
+            rows[-1]["import_parity"] = imp.parity["criterion"]
     res = {
         "benchmark": "portrait_vs_peers",
         "data": str(a.data.relative_to(a.data.parents[2]) if SHARED in a.data.parents else a.data),
