@@ -55,6 +55,23 @@ def load_metadata_for(model_path: Path) -> ModelMetadata | None:
     return ModelMetadata.load(meta) if meta.is_file() else None
 
 
+def keras_source(path: str | Path | None, what: str) -> tuple[Path, ModelMetadata]:
+    """Resolve a Keras model (run folder, ``.keras``, ``.h5``; ``None`` = built-in) that has ``metadata.json``.
+
+    Raises
+    ------
+    ModelError
+        Not a Keras model, or no metadata beside it (``what`` names the operation).
+    """
+    src = resolve_model_path(path)
+    if src.suffix not in KERAS_SUFFIXES:
+        raise ModelError(f"{src}: {what} needs a Keras model (.keras/.h5 or a run folder), found {src.suffix}")
+    meta = load_metadata_for(src)
+    if meta is None:
+        raise ModelError(f"{src}: expected {METADATA_FILENAME} beside the model, found none")
+    return src, meta
+
+
 def load_keras_model(path: str | Path):
     """Load a ``.keras`` model saved by mobilekit (no compile state needed).
 

@@ -29,23 +29,11 @@ NORMALIZATIONS: dict[str, tuple[float, float]] = {
 OUTPUT_KINDS = ("softmax", "sigmoid", "logits")
 
 
-def metadata_schema() -> dict:
-    """The committed JSON Schema of ``metadata.json`` (``mobile_kit/schemas/metadata.schema.json``)."""
-    from importlib import resources
-
-    return json.loads(resources.files("mobile_kit").joinpath("schemas/metadata.schema.json").read_text())
-
-
 def validate_metadata(d: dict, where: str = "metadata") -> None:
-    """Raise :class:`ModelError` naming the field if ``d`` breaks the metadata schema."""
-    import jsonschema
+    """Raise :class:`ModelError` naming the field if ``d`` breaks ``mobile_kit/schemas/metadata.schema.json``."""
+    from mobile_kit.schemas import validate
 
-    try:
-        jsonschema.validate(d, metadata_schema())
-    except jsonschema.ValidationError as e:
-        field_path = "/".join(str(p) for p in e.absolute_path) or "(top)"
-        raise ModelError(f"{where}: expected mobilekit metadata (schema v{METADATA_SCHEMA_VERSION}), "
-                         f"found {field_path}: {e.message}") from None
+    validate(d, "metadata", ModelError, where, f"mobilekit metadata (schema v{METADATA_SCHEMA_VERSION})")
 
 
 def normalization_from_name(name: str) -> tuple[float, float]:

@@ -7,26 +7,17 @@ checked against ``mobile_kit/schemas/bench_result.schema.json``.
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 
 from mobile_kit.errors import BenchmarkError
 from mobile_kit.fileio import atomic_path, atomic_write_text
 
 
-def result_schema() -> dict:
-    return json.loads(resources.files("mobile_kit").joinpath("schemas/bench_result.schema.json").read_text())
-
-
 def validate_result(result: dict, where: str = "result") -> None:
-    """Raise :class:`BenchmarkError` (naming ``where``) if ``result`` breaks the schema."""
-    import jsonschema
+    """Raise :class:`BenchmarkError` (naming ``where``) if ``result`` breaks the result schema."""
+    from mobile_kit.schemas import validate
 
-    try:
-        jsonschema.validate(result, result_schema())
-    except jsonschema.ValidationError as e:
-        path = "/".join(str(p) for p in e.absolute_path) or "(top)"
-        raise BenchmarkError(f"{where}: expected a mobilekit benchmark result (schema v1), found {path}: {e.message}") from None
+    validate(result, "bench_result", BenchmarkError, where, "a mobilekit benchmark result (schema v1)")
 
 
 def load_results(paths: list[str | Path]) -> tuple[list[dict], list[dict]]:

@@ -332,8 +332,6 @@ def bench(
     if as_json:
         print_json(doc)
         return
-    from mobile_kit.bench.report import markdown
-
     good = [r for r in rows if "error" not in r]
     table = []
     for r in good:

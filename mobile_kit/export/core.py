@@ -161,16 +161,11 @@ def export_model(
         (nothing is written unless ``skip_parity``).
     """
     from mobile_kit.reparam.head import swap_head
-    from mobile_kit.runtime import KERAS_SUFFIXES, Segmenter, load_keras_model, load_metadata_for, resolve_model_path
+    from mobile_kit.runtime import Segmenter, keras_source, load_keras_model
 
     tgt = get_target(target)
     check_requirements(tgt)
-    src = resolve_model_path(source)
-    if src.suffix not in KERAS_SUFFIXES:
-        raise ModelError(f"{src}: export expects a Keras model (.keras/.h5 or a run folder), found {src.suffix}")
-    meta = load_metadata_for(src)
-    if meta is None:
-        raise ModelError(f"{src}: expected {METADATA_FILENAME} beside the model, found none")
+    src, meta = keras_source(source, "export")
     model = load_keras_model(src)
     spec = meta.input
     fold_info = None
@@ -246,10 +241,10 @@ def export_model(
 
 def write_bundle_extras(out_dir: Path, meta: ModelMetadata) -> None:
     """``labels.txt`` (one class per line, channel order) and ``metadata.schema.json`` beside the artifact."""
-    from importlib import resources
+    import json
 
     from mobile_kit.fileio import atomic_write_text
+    from mobile_kit.schemas import load_schema
 
     atomic_write_text(out_dir / "labels.txt", "\n".join(meta.output.labels) + "\n")
-    schema = resources.files("mobile_kit").joinpath("schemas/metadata.schema.json").read_text()
-    atomic_write_text(out_dir / "metadata.schema.json", schema)
+    atomic_write_text(out_dir / "metadata.schema.json", json.dumps(load_schema("metadata"), indent=2) + "\n")

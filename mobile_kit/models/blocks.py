@@ -1,7 +1,6 @@
 """Shared building blocks (tf_keras layers, NHWC)."""
 from __future__ import annotations
 
-import tf_keras as keras
 from tf_keras import layers
 
 

@@ -123,19 +123,13 @@ def qat(
     """
     import tf_keras as keras
 
-    from mobile_kit.eval.evaluate import evaluate_pairs
     from mobile_kit.export import export_model
     from mobile_kit.export.ops import op_report
-    from mobile_kit.runtime import KERAS_SUFFIXES, Segmenter, load_keras_model, load_metadata_for, resolve_model_path
+    from mobile_kit.runtime import keras_source, load_keras_model
     from mobile_kit.training import STATE_FILENAME, fit, prepare_data, val_figures
 
     t0 = time.time()
-    src = resolve_model_path(model)
-    if src.suffix not in KERAS_SUFFIXES:
-        raise ModelError(f"{src}: QAT needs a Keras model (.keras/.h5 or a run folder), found {src.suffix}")
-    meta = load_metadata_for(src)
-    if meta is None:
-        raise ModelError(f"{src}: expected {METADATA_FILENAME} beside the model, found none")
+    src, meta = keras_source(model, "QAT")
     out = Path(out)
     if (out / STATE_FILENAME).exists() and not resume:
         raise MobileKitError(f"{out}: expected an empty run folder, found an earlier run; pass --resume or another --out")
@@ -160,13 +154,7 @@ def qat(
     qmeta.save(out / METADATA_FILENAME)
     exp = export_model(out, "tflite-int8", out / "tflite-int8", data=data, int8_io=int8_io, split="train",
                        progress=progress)
-    vm8 = {}
-    if prep.val_pairs:
-        import numpy as np
-
-        seg = Segmenter(exp.artifact, ModelMetadata.load(exp.metadata_path), num_threads=2)
-        rows, pooled = evaluate_pairs(seg, prep.val_pairs, progress=progress)
-        vm8 = {"split": "val", "n_images": len(rows), "person_iou": float(np.mean([r["person_iou"] for r in rows])),
-               "miou": float(np.mean([r["miou"] for r in rows])), "person_iou_pooled": pooled}
+    vm8 = (val_figures(exp.artifact, ModelMetadata.load(exp.metadata_path), prep.val_pairs, progress)
+           if prep.val_pairs else {})
     return QATResult(out, out / QAT_MODEL_FILENAME, exp.artifact, vm, vm8, op_report(exp.artifact), fold_rep.to_dict(),
                      time.time() - t0)

@@ -320,7 +320,6 @@ def fold_file(model: str | Path, out: str | Path, weights: str | Path | None = N
     ModelError
         Unloadable model, or a folded model that disagrees (> 1e-4) with the input.
     """
-    import shutil
 
     from mobile_kit.fileio import atomic_path
     from mobile_kit.runtime import load_keras_model, resolve_model_path

@@ -1,7 +1,6 @@
 """CLI: thin commands, clear errors (exit 2, no traceback), JSON output."""
 import json
 
-import pytest
 from typer.testing import CliRunner
 
 from mobile_kit.cli.app import app
