@@ -151,12 +151,13 @@ def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learnin
         for epoch in range(start_epoch, epochs):
             lr = cosine_lr(epoch, epochs, learning_rate, warmup=warmup)
             optimizer.learning_rate.assign(lr)
+            t_epoch = time.time()
             losses = []
             with progress.task(f"epoch {epoch + 1}/{epochs}", steps_per_epoch) as ebar:
                 for x, y in train_dataset(prep.train_samples, spec, batch_size, seed, epoch, aug_cfg):
                     losses.append(float(train_step(x, y)))
                     ebar.advance(loss=float(np.mean(losses)))
-            row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": lr}
+            row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": lr, "seconds": round(time.time() - t_epoch, 2)}
             if prep.xv is not None:
                 probs = model.predict(prep.xv, batch_size=batch_size, verbose=0)
                 row["val_loss"] = float(loss_fn(tf.constant(prep.yv), tf.constant(probs)))
@@ -293,7 +294,7 @@ def train(
         "n_val": len(prep.val_pairs),
         "max_images": max_images,
         "best_epoch": best["epoch"],
-        "seconds": round(time.time() - t0, 1),
+        "seconds": round(sum(h.get("seconds", 0.0) for h in history), 1),  # summed over resumed sessions
     }
     meta = ModelMetadata(
         input=spec,

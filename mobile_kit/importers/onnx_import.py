@@ -128,6 +128,9 @@ def import_onnx(
     """
     import time
 
+    if importlib.util.find_spec("onnx") is None:
+        raise ExportError(f"`mobilekit import` needs onnx, not installed; install with: {INSTALL_HINT}")
+    m = load_onnx(Path(model))  # a bad file is reported before missing converters
     _require()
     import onnx
     import onnxruntime as ort
@@ -139,7 +142,6 @@ def import_onnx(
 
     t0 = time.time()
     src = Path(model)
-    m = load_onnx(src)
     shape = _input_shape(m)
     if len(shape) != 4:
         raise ModelError(f"{src}: expected a 4-D image input, found shape {shape}")

@@ -85,10 +85,13 @@ class ACBlock(layers.Layer):
         self.mode = mode
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         bias = mode == "add_bn"
-        common = dict(strides=self.strides, padding="valid", use_bias=bias, kernel_initializer=self.kernel_initializer)
-        self.square = layers.Conv2D(self.filters, (3, 3), name="square", **common)
-        self.hor = layers.Conv2D(self.filters, (1, 3), name="hor", **common)
-        self.ver = layers.Conv2D(self.filters, (3, 1), name="ver", **common)
+        init_cfg = keras.initializers.serialize(self.kernel_initializer)
+        # one initializer instance per branch: a shared unseeded instance repeats its values
+        common = dict(strides=self.strides, padding="valid", use_bias=bias)
+        init = lambda: keras.initializers.deserialize(init_cfg)  # noqa: E731
+        self.square = layers.Conv2D(self.filters, (3, 3), name="square", kernel_initializer=init(), **common)
+        self.hor = layers.Conv2D(self.filters, (1, 3), name="hor", kernel_initializer=init(), **common)
+        self.ver = layers.Conv2D(self.filters, (3, 1), name="ver", kernel_initializer=init(), **common)
         if mode == "branch_bn":
             self.square_bn = layers.BatchNormalization(name="square_bn")
             self.hor_bn = layers.BatchNormalization(name="hor_bn")

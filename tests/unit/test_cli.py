@@ -105,3 +105,23 @@ def test_quickstart_runs_the_main_job(tmp_path):
     assert json.loads((tmp_path / "qs" / "bench.json").read_text())["latency_us"]["p50"] > 0
     assert (tmp_path / "qs" / "astronaut_blur.png").is_file() and (tmp_path / "qs" / "astronaut_mask.png").is_file()
     assert d["export"]["parity"]["passed"] and d["summary"]["size_bytes"] == d["export"]["size_bytes"]
+
+
+def test_inspect_fold_and_import_errors(tiny_run, tmp_path):
+    r = run("inspect", tiny_run, "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["format"] == "keras" and d["macs"] > 0 and d["layers"]["BatchNormalization"] == 15
+    r = run("fold", tiny_run, "--out", tmp_path / "folded", "--json")
+    assert r.exit_code == 0, r.output
+    f = json.loads(r.stdout)
+    assert len(f["batchnorms"]) == 15 and f["max_abs_diff"] < 1e-4
+    assert (tmp_path / "folded" / "model.keras").is_file() and (tmp_path / "folded" / "metadata.json").is_file()
+    r = run("inspect", tmp_path / "folded", "--json")
+    assert "BatchNormalization" not in json.loads(r.stdout)["layers"]
+    (tmp_path / "bad.onnx").write_bytes(b"\x00garbage")
+    _assert_user_error(run("import", tmp_path / "bad.onnx", "--out", tmp_path / "imp"), "bad.onnx")
+    assert not (tmp_path / "imp").exists()
+    _assert_user_error(run("export", tiny_run, "--target", "onnx"), "exactly one of --out DIR or --bundle DIR")
+    _assert_user_error(run("export", tiny_run, "--target", "tflite-fp32", "--head", "tanh", "--out", tmp_path / "h"),
+                       "logits, sigmoid, softmax")
