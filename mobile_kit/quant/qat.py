@@ -39,6 +39,37 @@ class QATResult:
                 "op_report": self.op_report, "fold": self.fold, "seconds": self.seconds}
 
 
+def _noop_config_class():
+    import tensorflow_model_optimization as tfmot
+
+    class NoOpQuantizeConfig(tfmot.quantization.keras.QuantizeConfig):
+        """Leave a weightless layer without fake quantization during QAT.
+
+        The TFLite converter still quantizes its output from the representative
+        dataset's ranges, so the int8 graph stays fully integer.
+        """
+
+        def get_weights_and_quantizers(self, layer):
+            return []
+
+        def get_activations_and_quantizers(self, layer):
+            return []
+
+        def set_quantize_weights(self, layer, quantize_weights):
+            pass
+
+        def set_quantize_activations(self, layer, quantize_activations):
+            pass
+
+        def get_output_quantizers(self, layer):
+            return []
+
+        def get_config(self):
+            return {}
+
+    return NoOpQuantizeConfig
+
+
 def unsupported_layers(model) -> list[tuple[str, str]]:
     """Layers the default 8-bit scheme cannot quantize: ``[(name, class name)]``."""
     from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
@@ -54,6 +85,13 @@ def unsupported_layers(model) -> list[tuple[str, str]]:
 def quantize_aware(model):
     """Fold ``model`` and wrap it for QAT.
 
+    Layers the default 8-bit scheme does not know are handled by kind:
+    weightless ones (``Rescaling``, ``Resizing``, ``Multiply``, ...) are
+    annotated to stay float during fine-tuning -- the converter quantizes them
+    from the representative dataset -- and reported in
+    ``fold_report.warnings``; ones with weights (``LayerNormalization``,
+    ``PReLU``, custom layers) cannot be fake-quantized and are an error.
+
     Returns
     -------
     (qat_model, fold_report)
@@ -61,21 +99,44 @@ def quantize_aware(model):
     Raises
     ------
     ModelError
-        Listing each layer tfmot's default 8-bit scheme cannot quantize.
+        Naming each layer with weights that tfmot cannot quantize.
     """
     import tensorflow_model_optimization as tfmot
+    import tf_keras as keras
+    from tf_keras import layers
 
     from mobile_kit.reparam.fold import fold_model
 
+    qk = tfmot.quantization.keras
     folded, rep = fold_model(model)
     bad = unsupported_layers(folded)
-    if bad:
-        names = ", ".join(f"{n} ({c})" for n, c in bad)
+    weighted = [(n, c) for n, c in bad if folded.get_layer(n).weights]
+    if weighted:
+        names = ", ".join(f"{n} ({c})" for n, c in weighted)
         raise ModelError(
-            f"model {model.name!r}: tensorflow-model-optimization's default 8-bit scheme cannot quantize {names}; "
-            "replace these layers or export with post-training quantization (export --target tflite-int8)"
+            f"model {model.name!r}: tensorflow-model-optimization's default 8-bit scheme cannot quantize {names} "
+            "(layers with weights); replace them or export with post-training quantization (export --target tflite-int8)"
         )
-    return tfmot.quantization.keras.quantize_model(folded), rep
+    if not bad:
+        return qk.quantize_model(folded), rep
+    noop = _noop_config_class()
+    skip = {n for n, _ in bad}
+    for n, c in bad:
+        rep.warnings.append(f"layer {n!r} ({c}): not in tfmot's default 8-bit scheme; kept float during QAT "
+                            "(no weights), quantized at export from the representative dataset")
+
+    def annotate(layer):
+        if isinstance(layer, layers.InputLayer):
+            return layer.__class__.from_config(layer.get_config())
+        clone = layer.__class__.from_config(layer.get_config())
+        if layer.name in skip:
+            return qk.quantize_annotate_layer(clone, quantize_config=noop())
+        return qk.quantize_annotate_layer(clone)
+
+    annotated = keras.models.clone_model(folded, clone_function=annotate)
+    annotated.set_weights(folded.get_weights())
+    with qk.quantize_scope({"NoOpQuantizeConfig": noop}):
+        return qk.quantize_apply(annotated), rep
 
 
 def qat(

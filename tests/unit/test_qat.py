@@ -47,9 +47,37 @@ def test_float_op_detection_flags_a_float_model(tiny_run, tmp_path):
     assert not r["fully_integer"] and "CONV_2D" in r["float_ops"]
 
 
-def test_unsupported_layers_are_named():
+def test_unsupported_layers_with_weights_are_named():
     inp = keras.Input((8, 8, 3))
     x = layers.Conv2D(4, 3)(inp)
-    x = layers.Lambda(lambda t: t * 2.0, name="times_two")(x)
-    with pytest.raises(ModelError, match=r"times_two \(Lambda\)"):
+    x = layers.LayerNormalization(name="ln")(x)
+    x = layers.PReLU(name="prelu")(x)
+    with pytest.raises(ModelError, match=r"ln \(LayerNormalization\), prelu \(PReLU\)"):
         quantize_aware(keras.Model(inp, x))
+
+
+def test_weightless_unsupported_layers_stay_float_in_qat_and_int8_after_export(tmp_path):
+    import tensorflow as tf
+
+    inp = keras.Input((16, 16, 3))
+    x = layers.Rescaling(2.0, offset=-1.0, name="to_pm1")(inp)
+    a = layers.Conv2D(4, 3, padding="same")(x)
+    b = layers.Conv2D(4, 3, padding="same")(x)
+    x = layers.Multiply(name="gate")([a, b])
+    m = keras.Model(inp, layers.Conv2D(2, 1, activation="softmax")(x))
+    q, rep = quantize_aware(m)
+    warned = " ".join(rep.warnings)
+    assert "'to_pm1' (Rescaling)" in warned and "'gate' (Multiply)" in warned
+    noop = [l for l in q.layers if type(getattr(l, "quantize_config", None)).__name__ == "NoOpQuantizeConfig"]
+    assert sorted(l.layer.name for l in noop) == ["gate", "to_pm1"]
+    x0 = np.random.default_rng(0).random((2, 16, 16, 3)).astype("float32")
+    conv = tf.lite.TFLiteConverter.from_keras_model(q)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: ([x0[i : i + 1]] for i in range(2))
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8
+    conv.inference_output_type = tf.int8
+    (tmp_path / "g.tflite").write_bytes(conv.convert())
+    r = op_report(tmp_path / "g.tflite")
+    assert r["fully_integer"], r["float_ops"]
+    assert "MUL" in r["op_counts"]
