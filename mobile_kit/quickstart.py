@@ -49,6 +49,6 @@ def quickstart(out: str | Path, threads: int = 2, runs: int = 50, progress: Prog
             "benchmark": str(bench_path),
             "portrait mode": str(preds[0].output),
             "mask": str(preds[1].output),
-            "person % of astronaut photo": round(100 * preds[0].person_fraction, 1),
+            "person % of astronaut photo": f"{100 * preds[0].person_fraction:.1f}",
         },
     }

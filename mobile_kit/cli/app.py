@@ -415,7 +415,7 @@ def predict(
         print_json([r.to_dict() for r in res])
     else:
         print_table(f"predict ({seg.path.name}, {effect})", ["source", "size", "person %", "written"],
-                    [[r.source, f"{r.width}x{r.height}", round(100 * r.person_fraction, 1), r.output] for r in res])
+                    [[r.source, f"{r.width}x{r.height}", f"{100 * r.person_fraction:.1f}", r.output] for r in res])
 
 
 @app.command()
