@@ -58,7 +58,8 @@ def render_markdown(res: dict) -> str:
     m = res["machine"]
     lines += ["", f"Machine: {m['cpu']} ({m['cores']} cores), {m['os']}.",
               f"Versions: {', '.join(f'{k} {v}' for k, v in res['versions'].items())}.",
-              f"Commit: `{res['git_commit']}`, date {res['date']}.", ""]
+              f"Commit: `{res['git_commit']}`, date {res['date']}.", "",
+              "![person IoU vs latency, marker area ~ size](portrait_vs_peers.png)", ""]
     return "\n".join(lines)
 
 
@@ -74,14 +75,15 @@ def main(argv=None) -> int:
     if not a.data.exists() or not a.mediapipe.exists():
         print(f"skipped: {a.data} or {a.mediapipe} not found (they live in ../shared)")
         return 0
-    rows = []
+    rows, bench_rows = [], []
 
     def score(name, seg, artifact=None):
         ev = evaluate(seg, a.data, split="val")
         row = {"model": name, "path": str(seg.path), "size_bytes": seg.path.stat().st_size, "person_iou": ev.person_iou,
                "miou": ev.miou, "person_iou_pooled": ev.person_iou_pooled, "n_images": ev.n_images}
         if artifact is not None:
-            b = bench_local(artifact, threads=a.threads, runs=a.runs, warmup=10)
+            b = bench_local(artifact, threads=a.threads, runs=a.runs, warmup=10, accuracy=ev.summary())
+            bench_rows.append(b.to_dict())
             row.update(latency_p50_us=b.latency_us["p50"], latency_min_us=b.latency_us["min"],
                        latency_p90_us=b.latency_us["p90"], model_sha256=b.model_sha256)
         rows.append(row)
@@ -135,6 +137,9 @@ def main(argv=None) -> int:
     a.out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(a.out / "portrait_vs_peers.json", json.dumps(res, indent=2) + "\n")
     atomic_write_text(a.out / "portrait_vs_peers.md", render_markdown(res))
+    from mobile_kit.bench.report import plot
+
+    plot(bench_rows, a.out / "portrait_vs_peers.png")
     print(render_markdown(res))
     return 0
 
