@@ -270,7 +270,7 @@ def eval_cmd(
 @app.command()
 @user_errors
 def bench(
-    models: Optional[List[Path]] = typer.Argument(None, help=".tflite artifacts (or their folders); default: none."),
+    models: List[Path] = typer.Argument(..., help=".tflite artifacts (or the folders holding them)."),
     device: str = typer.Option("local", help="local (LiteRT interpreter here) | adb (benchmark_model on phones)."),
     threads: int = typer.Option(2, min=1),
     runs: int = typer.Option(50, min=1),
@@ -301,7 +301,7 @@ def bench(
 
     if device not in ("local", "adb"):
         raise MobileKitError(f"--device: expected 'local' or 'adb', found {device!r}")
-    paths = [resolve_model_path(m) for m in (models or [])] or [resolve_model_path(None)]
+    paths = [resolve_model_path(m) for m in models]
     acc = {}
     if data is not None:
         from mobile_kit.eval import evaluate
