@@ -37,7 +37,9 @@ def main(argv=None) -> int:
     ap.add_argument("--only", choices=["acnet", "qat"])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=HERE / "results")
-    ap.add_argument("--work", type=Path, default=None, help="keep run folders here (default: a temp dir)")
+    ap.add_argument("--work", type=Path, default=None, help="keep run folders here (default: a temp dir); "
+                    "finished runs found there are re-scored, not retrained")
+    ap.add_argument("--commit", default=None, help="commit to record when run from an exported snapshot")
     a = ap.parse_args(argv)
     if not a.data.exists():
         print(f"skipped: {a.data} not found (it lives in ../shared)")
@@ -57,7 +59,7 @@ def main(argv=None) -> int:
     work = a.work or Path(tempfile.mkdtemp(prefix="mobilekit-acnet-qat-"))
     res = {"benchmark": "acnet_qat", "data": "portrait-248 (../shared/data/portrait-248)",
            "split": "val (val_fraction 0.2, seed 0)", "threads": a.threads, "machine": local_device(),
-           "versions": versions(), "git_commit": git_commit(HERE),
+           "versions": versions(), "git_commit": a.commit or git_commit(HERE),
            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
 
     def score(label, model_path, extra=None):
@@ -83,8 +85,8 @@ def main(argv=None) -> int:
             fp32 = export_model(run, "tflite-fp32", run / "tflite-fp32", data=a.data, split="train")
             rows.append(score(f"likeunet {'+ ACNet (folded)' if acnet else 'plain'}", fp32.artifact, {
                 "acnet": acnet, "train_params": json.loads((run / "metadata.json").read_text())["training"].get(
-                    "arch_options"), "best_epoch": r.best_epoch, "train_seconds": round(r.seconds),
-                "fold": fp32.parity["criterion"]}))
+                    "arch_options"), "best_epoch": r.best_epoch,
+                "fold": fp32.parity["criterion"], "epochs_trained": len(json.loads((run / "history.json").read_text()))}))
         res["acnet"] = {"epochs": a.epochs, "input_size": a.input_size, "rows": rows}
 
     if a.only in (None, "qat"):
@@ -108,18 +110,18 @@ def main(argv=None) -> int:
     return 0
 
 
-def render(res: dict) -> str:
+def render(res: dict) -> str:  # noqa: C901
     out = ["# ACNet and quantization-aware training", "",
            f"Data: {res['data']}, split {res['split']}; masks compared at each image's own resolution. "
            f"Latency: LiteRT Python interpreter, {res['threads']} threads, p50 of 50 runs.", ""]
     if "acnet" in res:
         a = res["acnet"]
         out += [f"## ACNet vs plain (same budget: {a['epochs']} epochs, {a['input_size']}x{a['input_size']}, seed 0)", "",
-                "| model | person IoU | mIoU | size (bytes) | p50 (us) | best epoch | train time (s) |",
-                "|---|---:|---:|---:|---:|---:|---:|"]
+                "| model | person IoU | mIoU | size (bytes) | p50 (us) | best epoch |",
+                "|---|---:|---:|---:|---:|---:|"]
         for r in a["rows"]:
             out.append(f"| {r['model']} | {r['person_iou']:.4f} | {r['miou']:.4f} | {r['size_bytes']:,} | "
-                       f"{r.get('latency_p50_us', 0):.0f} | {r['best_epoch']} | {r['train_seconds']} |")
+                       f"{r.get('latency_p50_us', 0):.0f} | {r['best_epoch']} |")
         out.append("")
     if "qat" in res:
         q = res["qat"]

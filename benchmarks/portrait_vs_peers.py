@@ -71,6 +71,7 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--out", type=Path, default=HERE / "results")
     ap.add_argument("--skip-sinet", action="store_true", help="do not import and score SINet (~2 min)")
+    ap.add_argument("--commit", default=None, help="commit to record when run from an exported snapshot")
     a = ap.parse_args(argv)
     if not a.data.exists() or not a.mediapipe.exists():
         print(f"skipped: {a.data} or {a.mediapipe} not found (they live in ../shared)")
@@ -129,7 +130,7 @@ def main(argv=None) -> int:
         "rows": rows,
         "machine": local_device(),
         "versions": versions(),
-        "git_commit": git_commit(HERE),
+        "git_commit": a.commit or git_commit(HERE),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     for r in res["rows"]:
