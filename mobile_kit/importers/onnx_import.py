@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import io
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -157,14 +158,17 @@ def import_onnx(
         onnx.save(m, str(clean))
         calib = np.stack([cv2.resize(i, (128, 128), interpolation=cv2.INTER_AREA) for i in (imgs * 20)[:20]])
         np.save(tmp / CALIBRATION_FILE, calib.astype(np.float32) / 255.0)
+        log = io.StringIO()
         with progress.task("onnx2tf conversion", 1) as t, contextlib.chdir(tmp):
             import onnx2tf
 
-            try:
-                onnx2tf.convert(input_onnx_file_path=str(clean), output_folder_path=str(tmp / "tf"), non_verbose=True,
-                                copy_onnx_input_output_names_to_tflite=True)
+            try:  # onnx2tf prints its progress; keep stdout clean for --json
+                with contextlib.redirect_stdout(log):
+                    onnx2tf.convert(input_onnx_file_path=str(clean), output_folder_path=str(tmp / "tf"),
+                                    non_verbose=True, copy_onnx_input_output_names_to_tflite=True)
             except Exception as e:
-                raise ExportError(f"{src}: onnx2tf could not convert the model ({e})") from None
+                tail = "\n".join(log.getvalue().strip().splitlines()[-5:])
+                raise ExportError(f"{src}: onnx2tf could not convert the model ({e}){chr(10) + tail if tail else ''}") from None
             t.advance()
         tfl = tmp / "tf" / "model_float32.tflite"
         if not tfl.is_file():

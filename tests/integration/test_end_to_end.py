@@ -77,7 +77,7 @@ def test_export_eval_bench_predict(trained, tmp_path):
     assert fp32_eval["person_iou"] == pytest.approx(keras_eval["person_iou"], abs=1e-3)
 
     b = json.loads(run("bench", arts["tflite-int8"], "--runs", 5, "--warmup", 1, "--data", data, "--split", "val",
-                       "--json").stdout)
+                       "--json").stdout)["results"][0]
     assert b["latency_us"]["p50"] > 0 and b["accuracy"]["n_images"] == keras_eval["n_images"]
 
     photo = SHARED / "photos" / "portrait-tests" / "one.jpeg"
