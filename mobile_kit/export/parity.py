@@ -11,8 +11,13 @@ from mobile_kit.preprocess import person_probability, to_model_input
 
 #: fp32 TFLite reorders float32 arithmetic only (XNNPACK kernels): ~1e-6 seen.
 FP32_MAX_ABS = 1e-5
-#: fp16 weights keep ~3 significant digits; probabilities move by well under 1e-2.
-FP16_MAX_ABS = 1e-2
+#: fp16 weights keep ~3 significant digits. On real photos the built-in model moved
+#: p(person) by more than 1e-2 on 121 of 524,288 pixels (max 0.024, all at mask
+#: boundaries where p ~ 0.5 and the logit slope is steep; mean 6.5e-5), so the bound
+#: is on the 99.9th percentile of |dp|, with the mask IoU guarding the rest; a
+#: broken fp16 export moves whole regions and fails both.
+FP16_P999_ABS = 1e-2
+FP16_MIN_MASK_IOU = 0.99
 #: int8 moves probabilities near the boundary; judge the mask, not the values.
 INT8_MIN_MASK_IOU = 0.97
 
@@ -32,19 +37,20 @@ def parity_report(keras_model, segmenter, images: list[np.ndarray], spec, out_sp
     Returns
     -------
     dict
-        ``max_abs``, ``mean_abs`` (on p(person), 0..1, at model resolution),
+        ``max_abs``, ``p999_abs`` (99.9th percentile), ``mean_abs`` (on p(person), 0..1, at model resolution),
         ``mask_iou`` (pooled over images, threshold from ``out_spec``),
         ``min_image_mask_iou``, ``n_images``, ``inputs`` (where they came from).
     """
     from mobile_kit.eval.metrics import PooledIoU, binary_iou
 
-    diffs, means, ious = [], [], []
+    diffs, means, ious, all_d = [], [], [], []
     pooled = PooledIoU()
     for img in images:
         x = to_model_input(img, spec)
         ref = person_probability(keras_model(x[None], training=False).numpy()[0], out_spec, spec.input_hw)
         got = person_probability(segmenter.run(x), segmenter.output_spec, spec.input_hw)
         d = np.abs(ref - got)
+        all_d.append(d.ravel())
         diffs.append(float(d.max()))
         means.append(float(d.mean()))
         a, b = ref > out_spec.threshold, got > out_spec.threshold
@@ -54,6 +60,7 @@ def parity_report(keras_model, segmenter, images: list[np.ndarray], spec, out_sp
         "n_images": len(images),
         "inputs": source,
         "max_abs": max(diffs),
+        "p999_abs": float(np.percentile(np.concatenate(all_d), 99.9)),
         "mean_abs": float(np.mean(means)),
         "mask_iou": pooled.value,
         "min_image_mask_iou": min(ious),
@@ -64,6 +71,16 @@ def max_abs_check(limit: float):
     def check(rep: dict) -> tuple[bool, str]:
         ok = rep["max_abs"] <= limit
         return ok, f"max |p - p_keras| = {rep['max_abs']:.3g} {'<=' if ok else '>'} {limit:g}"
+
+    return check
+
+
+def percentile_and_mask_check(p999_limit: float, iou_limit: float):
+    def check(rep: dict) -> tuple[bool, str]:
+        ok = rep["p999_abs"] <= p999_limit and rep["mask_iou"] >= iou_limit
+        return ok, (f"99.9th percentile |p - p_keras| = {rep['p999_abs']:.3g} {'<=' if rep['p999_abs'] <= p999_limit else '>'} "
+                    f"{p999_limit:g} (max {rep['max_abs']:.3g}), mask IoU {rep['mask_iou']:.4f} "
+                    f"{'>=' if rep['mask_iou'] >= iou_limit else '<'} {iou_limit:g}")
 
     return check
 
