@@ -86,19 +86,22 @@ def plot(results: list[dict], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     have_acc = any((r.get("accuracy") or {}).get("person_iou") is not None for r in results)
+    devices = {_device_label(r) for r in results}
+    one_device = len(devices) == 1
     fig, ax = plt.subplots(figsize=(8, 5.5), dpi=110)
-    for r in results:
+    for i, r in enumerate(results):
         x = _latency_ms(r)
         y = (r.get("accuracy") or {}).get("person_iou") if have_acc else r["size_bytes"] / 1e6
         if y is None:
             continue
         ax.scatter([x], [y], s=30 + r["size_bytes"] / 5e3, alpha=0.6)
-        ax.annotate(f"{_artifact_label(r)}\n{_device_label(r)}, {r['delegate']}",
-                    (x, y), fontsize=7, xytext=(5, 5), textcoords="offset points")
+        label = _artifact_label(r) if one_device else f"{_artifact_label(r)}\n{_device_label(r)}, {r['delegate']}"
+        ax.annotate(label, (x, y), fontsize=7, xytext=(6, 6 - 14 * (i % 2)), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_xlabel("latency, p50 or mean (ms, log scale)")
     ax.set_ylabel("person IoU" if have_acc else "model size (MB)")
-    ax.set_title("accuracy vs latency (marker area ~ model size)" if have_acc else "size vs latency")
+    title = "accuracy vs latency (marker area ~ model size)" if have_acc else "size vs latency"
+    ax.set_title(title + (f"\n{devices.pop()}" if one_device else ""), fontsize=10)
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
     with atomic_path(path) as tmp:
