@@ -22,15 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from mobile_kit.errors import ExportError, UnknownNameError
-from mobile_kit.export.parity import percentile_and_mask_check
+from mobile_kit.export.parity import FP16_MEAN_ABS, FP16_MIN_MASK_IOU, mean_and_mask_check
 from mobile_kit.export.registry import Target, register_target
 
 COMPRESSIONS = ("none", "palettize-6bit", "int8-weights")
 PRECISIONS = ("fp16", "fp32")
 INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
-#: fp16 compute: judged like tflite-fp16 (99.9th percentile of |dp| and mask IoU), only on macOS.
-COREML_MAX_ABS = 1e-2
 #: fp16 storage rounds to 11 significant bits: relative 2^-11; subnormals lose absolute 2^-24.
 FP16_RTOL, FP16_ATOL = 2.0**-10, 2.0**-24
 
@@ -192,7 +190,7 @@ def coreml_parity(rep: dict) -> tuple[bool, str]:
         within = "fp16 rounding" if rep["compression"] == "none" else f"{rep['compression']} error + fp16 rounding"
         return ok, (f"structure only ({rep['reason']}): {rep['weights_matched_within_fp16']}/{rep['keras_kernels']} "
                     f"Keras kernels found in the package within {within}")
-    return percentile_and_mask_check(COREML_MAX_ABS, 0.99)(rep)
+    return mean_and_mask_check(FP16_MEAN_ABS, FP16_MIN_MASK_IOU)(rep)
 
 
 register_target(Target("coreml", "model.mlpackage", "float16", convert_coreml, coreml_parity, coreml_io_details,

