@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mobile_kit.bench.benchmark_model import BenchmarkOutputError, parse_benchmark_output, parse_inference_diff
-from mobile_kit.errors import BenchmarkError, DeviceError, UnknownNameError
+from mobile_kit.errors import BenchmarkError, DeviceError, MobileKitError, UnknownNameError
 from mobile_kit.fileio import sha256_file
 
 REMOTE_DIR = "/data/local/tmp/mobilekit"
@@ -294,11 +294,9 @@ def _result(artifact: Path, dev: Device, delegate: str, threads: int, runs: int,
 
 
 def _run_device(adb: Adb, dev: Device, artifacts: list[Path], delegates: list[str], threads: int, runs: int,
-                warmup: int, binary: Path | None, binary_opts: dict, op_profiling: bool, timeout_s: float,
+                warmup: int, bin_path: Path, op_profiling: bool, timeout_s: float,
                 inference_diff: Path | None, accuracy: dict | None) -> list[dict]:
     results = []
-    dev.props = adb.getprops(dev.serial)
-    bin_path = binary_for_abi(dev.props.get("abi"), binary, **binary_opts)
     try:
         adb.shell(dev.serial, ["mkdir", "-p", REMOTE_DIR])
         adb.push(dev.serial, bin_path, f"{REMOTE_DIR}/benchmark_model", timeout_s=timeout_s)
@@ -311,7 +309,12 @@ def _run_device(adb: Adb, dev: Device, artifacts: list[Path], delegates: list[st
             adb.push(dev.serial, art, remote, timeout_s=timeout_s)
             for dl in delegates:
                 argv = benchmark_argv(remote, dl, threads, runs, warmup, op_profiling)
-                r = adb.shell(dev.serial, argv, timeout_s=timeout_s, check=False)
+                try:
+                    r = adb.shell(dev.serial, argv, timeout_s=timeout_s, check=False)
+                except DeviceError as e:  # a hung run: keep this device's other rows, stop the remote tool
+                    results.append({"artifact": str(art), "device": _device_dict(dev), "delegate": dl, "error": str(e)})
+                    adb.shell(dev.serial, ["pkill", "-f", f"{REMOTE_DIR}/benchmark_model"], timeout_s=30, check=False)
+                    continue
                 text = (r.stdout or "") + (r.stderr or "")
                 try:
                     parsed = parse_benchmark_output(text)
@@ -394,14 +397,25 @@ def bench_adb(artifacts: list[str | Path], serials: list[str] | None = None, del
         if p is not None and not Path(p).is_file():
             raise BenchmarkError(f"{p}: {name} binary not found")
     ready, skipped = select_devices(adb, serials)
-    opts = {"sha256": binary_sha256, "cache_dir": binary_cache}
     diff_bin = Path(inference_diff) if inference_diff else None
+    # Properties and binaries first, one device at a time: devices sharing an ABI share one cached download.
+    binaries: dict[str, Path | MobileKitError] = {}
+    for dev in ready:
+        try:
+            dev.props = adb.getprops(dev.serial)
+            binaries[dev.serial] = binary_for_abi(dev.props.get("abi"), binary, sha256=binary_sha256,
+                                                  cache_dir=binary_cache)
+        except MobileKitError as e:
+            binaries[dev.serial] = e
 
     def one(dev):
+        b = binaries[dev.serial]
+        if isinstance(b, MobileKitError):
+            return [{"device": _device_dict(dev), "error": str(b)}]
         try:
-            return _run_device(adb, dev, arts, list(delegates), threads, runs, warmup,
-                               Path(binary) if binary else None, opts, op_profiling, timeout_s, diff_bin, accuracy)
-        except (DeviceError, BenchmarkError) as e:
+            return _run_device(adb, dev, arts, list(delegates), threads, runs, warmup, b, op_profiling, timeout_s,
+                               diff_bin, accuracy)
+        except MobileKitError as e:
             return [{"device": _device_dict(dev), "error": str(e)}]
 
     with ThreadPoolExecutor(max_workers=max(1, len(ready))) as pool:

@@ -139,28 +139,23 @@ def load_image(path: str | Path, check_complete: bool = True) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        ``uint8`` array of shape ``(H, W, 3)``, RGB, values 0..255. Grayscale
-        files are replicated to 3 channels; an alpha channel is dropped.
+        ``uint8`` array of shape ``(H, W, 3)``, RGB, values 0..255, rotated as
+        its EXIF orientation says. Grayscale files are replicated to 3
+        channels; an alpha channel is dropped; 16-bit files are scaled to 8 bits.
 
     Raises
     ------
     DatasetError
-        If the file is missing, unreadable, truncated or not 8-bit.
+        If the file is missing, unreadable or truncated.
     """
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: image file not found")
     if check_complete:
         _check_complete(path)
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)  # 8-bit BGR, EXIF orientation applied (phone photos)
     if img is None:
         raise DatasetError(f"{path}: expected a JPEG or PNG image, found a file OpenCV cannot decode")
-    if img.dtype != np.uint8:
-        raise DatasetError(f"{path}: expected an 8-bit image, found dtype {img.dtype}")
-    if img.ndim == 2:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
-    if img.shape[2] == 4:
-        return cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 

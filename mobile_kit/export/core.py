@@ -166,6 +166,9 @@ def export_model(
     tgt = get_target(target)
     check_requirements(tgt)
     src, meta = keras_source(source, "export")
+    if Path(out_dir).resolve() == src.parent.resolve():
+        raise ModelError(f"{out_dir}: expected an output folder other than the source model's own "
+                         f"(its {METADATA_FILENAME} would be overwritten)")
     model = load_keras_model(src)
     spec = meta.input
     fold_info = None
@@ -230,6 +233,9 @@ def export_model(
         if target == "tflite-int8":
             art_meta.quantization = {"input": art_meta.io["input"], "output": art_meta.io["output"],
                                      "calibration": calib_src, "weights": "per-channel int8"}
+        from mobile_kit.specs import validate_metadata
+
+        validate_metadata(art_meta.to_dict(), str(out_dir / METADATA_FILENAME))  # before anything is moved
         _move_into_place(tmp_artifact, out_dir / tgt.filename)
     artifact = out_dir / tgt.filename
     meta_path = art_meta.save(out_dir / METADATA_FILENAME)

@@ -77,12 +77,15 @@ def _input_layers(layer) -> list:
 
 
 def _consumers(model) -> dict[str, list]:
-    out: dict[str, list] = {l.name: [] for l in model.layers}
+    """Layers reading each layer's output; a model output counts as a consumer too."""
+    out: dict[str, list] = {l.name: [] for l in list(model._input_layers) + list(model.layers)}
     for l in model.layers:
         if isinstance(l, layers.InputLayer):
             continue
         for src in _input_layers(l):
             out[src.name].append(l)
+    for o in model._output_layers:
+        out[o.name].append("<model output>")
     return out
 
 
@@ -235,7 +238,9 @@ def fold_model(model: keras.Model, input_shape: tuple[int, int, int] | None = No
             src = _input_layers(l)[0]
             axis = l.axis if isinstance(l.axis, (list, tuple)) else [l.axis]
             ok_axis = list(axis) in ([-1], [3])
-            if src.name in fused and len(consumers[src.name]) == 1 and _linear(fused[src.name][0]) and ok_axis:
+            inference = not (_inbound(l).call_kwargs or {}).get("training")  # BN(x, training=True) uses batch stats
+            if (src.name in fused and len(consumers[src.name]) == 1 and _linear(fused[src.name][0]) and ok_axis
+                    and inference):
                 tmpl, k, b, inp = fused.pop(src.name)
                 k, b = _fold_bn_into(tmpl, k, b, l)
                 plan[l.name] = ("emit", tmpl, k, b, inp)

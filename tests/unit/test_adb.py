@@ -211,3 +211,28 @@ def test_binary_download_is_cached_and_checksum_verified(tmp_path):
         binary_for_abi("x86", cache_dir=cache, url=(tmp_path / "absent").as_uri())
     with pytest.raises(Exception, match="arm64-v8a"):
         binary_for_abi("mips", cache_dir=cache)
+
+
+def test_a_device_with_an_unknown_abi_does_not_lose_the_others(fake, tmp_path):
+    props = json.loads(json.dumps(PROPS))
+    props["PIX7"]["ro.product.cpu.abi"] = "riscv64"
+    fake.scenario(props=props)
+    served = tmp_path / "served"
+    served.write_bytes(b"\x7fELF")
+    # no --benchmark-binary: each device needs a download for its ABI; riscv64 has none
+    import mobile_kit.bench.adb as adbmod
+
+    real = adbmod.binary_for_abi
+
+    def fake_binary(abi, binary=None, **kw):
+        return real(abi, binary, url=served.as_uri() if abi in adbmod.BINARY_URLS else None, **kw)
+
+    adbmod_binary = adbmod.binary_for_abi
+    adbmod.binary_for_abi = fake_binary
+    try:
+        r = bench_adb([fake.model], binary_cache=tmp_path / "cache")
+    finally:
+        adbmod.binary_for_abi = adbmod_binary
+    by = {x["device"]["serial"]: x for x in r["results"]}
+    assert "riscv64" in by["PIX7"]["error"] and "arm64-v8a" in by["PIX7"]["error"]
+    assert "error" not in by["R58M123ABC"]

@@ -74,3 +74,8 @@ def test_fp16_tolerance_is_mean_error_plus_mask_iou():
     # a broken export moves whole regions
     assert not check({"mean_abs": 0.05, "p999_abs": 0.3, "max_abs": 0.9, "mask_iou": 0.995})[0]
     assert not check({"mean_abs": 4e-4, "p999_abs": 0.2, "max_abs": 0.5, "mask_iou": 0.95})[0]
+
+
+def test_export_refuses_to_write_over_its_source_folder(tiny_run):
+    with pytest.raises(ModelError, match="other than the source model's own"):
+        export_model(tiny_run, "tflite-fp32", tiny_run)

@@ -142,3 +142,31 @@ def test_shared_layers_are_refused():
     m = keras.Model(inp, conv(conv(inp)))
     with pytest.raises(ModelError, match="used once"):
         fold_model(m)
+
+
+def test_sequential_models_fold():
+    m = keras.Sequential([keras.Input((8, 8, 3)), layers.Conv2D(4, 3), layers.BatchNormalization()])
+    randomize(m)
+    f, rep = fold_model(m)
+    assert len(rep.batchnorms) == 1 and max_diff(m, f, (1, 8, 8, 3)) < TOL
+
+
+def test_conv_that_is_also_a_model_output_keeps_its_batchnorm():
+    inp = keras.Input((8, 8, 3))
+    c = layers.Conv2D(4, 3, name="c")(inp)
+    m = keras.Model(inp, [c, layers.BatchNormalization(name="bn")(c)])
+    randomize(m)
+    f, rep = fold_model(m)
+    assert rep.batchnorms == []
+    x = np.random.default_rng(0).normal(size=(1, 8, 8, 3)).astype("float32")
+    for a, b in zip(m(x), f(x)):
+        assert np.abs(a.numpy() - b.numpy()).max() == 0.0
+
+
+def test_batchnorm_called_in_training_mode_is_not_folded():
+    inp = keras.Input((8, 8, 3))
+    x = layers.Conv2D(4, 3)(inp)
+    m = keras.Model(inp, layers.BatchNormalization()(x, training=True))
+    randomize(m)
+    f, rep = fold_model(m)
+    assert rep.batchnorms == [] and max_diff(m, f, (2, 8, 8, 3)) < TOL
