@@ -214,3 +214,30 @@ def test_onnx_export_embeds_the_contract_in_metadata_props(tiny_run, tmp_path):
     assert seg.input_spec.layout == "NCHW" and seg.backend == "onnxruntime"
     img = np.random.default_rng(1).integers(0, 255, (32, 32, 3), dtype=np.uint8)
     assert np.array_equal(seg.probability(img), load_segmenter(r.artifact).probability(img))
+
+
+@pytest.mark.slow
+def test_qat_int8_export_carries_standard_metadata(tmp_path):
+    """A QAT model (fake-quant wrappers, saved as HDF5 like `mobilekit qat`) goes through the same target."""
+    from mobile_kit.export.tflite_metadata import read_tflite_metadata
+    from mobile_kit.models import build_model
+    from mobile_kit.quant.qat import quantize_aware
+    from mobile_kit.specs import ModelMetadata
+
+    spec = InputSpec(32, 32, 3)
+    q, _ = quantize_aware(build_model("likeunet", spec))
+    rng = np.random.default_rng(0)  # one short fit sets the fake-quant ranges (untrained ones do not run in XNNPACK)
+    x = rng.random((8, 32, 32, 3)).astype(np.float32)
+    y = np.eye(2, dtype=np.float32)[(x[..., 0] > 0.5).astype(int)]
+    q.compile("adam", "categorical_crossentropy")
+    q.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    run = tmp_path / "qat"
+    run.mkdir()
+    q.save(str(run / "model.h5"))
+    ModelMetadata(input=spec, output=OutputSpec(), name="tiny-qat", arch="likeunet").save(run / "metadata.json")
+    r = export_model(run / "model.h5", "tflite-int8", tmp_path / "o", int8_io="uint8", num_calibration=4,
+                     skip_parity=True)
+    md = read_tflite_metadata(r.artifact)
+    assert md["name"] == "tiny-qat" and md["subgraph_metadata"][0]["output_tensor_metadata"][0]["associated_files"]
+    assert load_segmenter(shutil.copy(r.artifact, tmp_path / "alone.tflite")).metadata.quantization["input"]["dtype"] \
+        == "uint8"
