@@ -174,7 +174,7 @@ class Segmenter:
 
     @property
     def backend(self) -> str:
-        return BACKENDS.get(self.format.name, self.format.name)
+        return self.format.backend or self.format.name
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """Run one normalised input.
@@ -222,10 +222,6 @@ class KerasRunner:
 
     def run(self, x: np.ndarray) -> np.ndarray:
         return self.model(x[None], training=False).numpy()[0]
-
-
-#: Runtime that runs each format (reported by ``bench``/``eval``).
-BACKENDS = {"keras": "keras", "tflite": "litert", "onnx": "onnxruntime", "coreml": "coreml"}
 
 
 def _make_interpreter(path: Path, num_threads: int | None):

@@ -244,7 +244,7 @@ def coreml_parity(rep: dict) -> tuple[bool, str]:
 
 
 COREML = ArtifactFormat("coreml", (".mlpackage", ".mlmodel"), CoreMLRunner, read_coreml_contract, coreml_io_details,
-                        runs_here=coreml_runs_here)
+                        runs_here=coreml_runs_here, backend="coremltools")
 
 register_target(Target("coreml", COREML, "model.mlpackage",
                        lambda options: "float32" if options["precision"] == "fp32" else "float16",

@@ -119,7 +119,8 @@ def read_onnx_contract(path: Path) -> dict | None:
         raise ModelError(f"{path}: expected JSON in metadata_props[{CONTRACT_KEY!r}], found unreadable text ({e})") from None
 
 
-ONNX = ArtifactFormat("onnx", (".onnx",), OnnxRunner, read_onnx_contract, onnx_io_details)
+ONNX = ArtifactFormat("onnx", (".onnx",), OnnxRunner, read_onnx_contract, onnx_io_details,
+                      backend="onnxruntime")
 
 register_target(Target("onnx", ONNX, "model.onnx", "float32", convert_onnx, max_abs_check(FP32_MAX_ABS), embed_onnx,
                        options=(Option("layout", "NHWC", LAYOUTS, help="onnx: input layout NHWC | NCHW"),

@@ -45,6 +45,8 @@ class ArtifactFormat:
     runs_here : callable
         ``runs_here() -> (bool, reason)``: whether this machine can execute the format
         (Core ML predicts only on macOS).
+    backend : str
+        The runtime that runs it here (``litert``, ``onnxruntime``), as reports name it.
     """
 
     name: str
@@ -53,6 +55,7 @@ class ArtifactFormat:
     read_contract: Callable = lambda path: None
     io_details: Callable | None = None
     runs_here: Callable = lambda: (True, "")
+    backend: str = ""
 
 
 @dataclass(frozen=True)

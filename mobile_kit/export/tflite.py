@@ -164,7 +164,8 @@ def int8_quantization(io: dict, calibration_source: str | None) -> dict:
             "weights": "per-channel int8"}
 
 
-TFLITE = ArtifactFormat("tflite", (".tflite",), LiteRTRunner, read_tflite_contract, tflite_io_details)
+TFLITE = ArtifactFormat("tflite", (".tflite",), LiteRTRunner, read_tflite_contract, tflite_io_details,
+                        backend="litert")
 _TFLITE_REQUIRES = ("tensorflow_lite_support",)
 _TFLITE_INSTALL = "pip install --no-deps tflite-support==0.4.4 (and apt-get install libusb-1.0-0)"
 

@@ -241,3 +241,21 @@ def test_qat_int8_export_carries_standard_metadata(tmp_path):
     assert md["name"] == "tiny-qat" and md["subgraph_metadata"][0]["output_tensor_metadata"][0]["associated_files"]
     assert load_segmenter(shutil.copy(r.artifact, tmp_path / "alone.tflite")).metadata.quantization["input"]["dtype"] \
         == "uint8"
+
+
+def test_an_embedding_that_changes_the_model_is_caught(tiny_run, tmp_path, monkeypatch):
+    import tf_keras as keras
+
+    import mobile_kit.export.tflite as tflite_target
+    from mobile_kit.runtime import load_keras_model
+
+    other = keras.models.clone_model(load_keras_model(tiny_run / "model.keras"))  # same graph, other weights
+    other_bytes = tflite_target.convert_fp32(other, None, [], {})
+
+    def bad_writer(artifact, meta):
+        artifact.write_bytes(other_bytes)
+
+    monkeypatch.setattr(tflite_target, "write_tflite_metadata", bad_writer)
+    with pytest.raises(ExportError, match="embedding the contract changed the model's output"):
+        export_model(tiny_run, "tflite-fp32", tmp_path / "o")
+    assert not (tmp_path / "o" / "model.tflite").exists()
