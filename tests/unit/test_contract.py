@@ -259,3 +259,14 @@ def test_an_embedding_that_changes_the_model_is_caught(tiny_run, tmp_path, monke
     with pytest.raises(ExportError, match="embedding the contract changed the model's output"):
         export_model(tiny_run, "tflite-fp32", tmp_path / "o")
     assert not (tmp_path / "o" / "model.tflite").exists()
+
+
+def test_export_cli_prints_the_mediapipe_warning(tiny_run, tmp_path):
+    r = runner.invoke(app, ["export", str(tiny_run), "--target", "tflite-int8", "--num-calibration", "4",
+                            "--skip-parity", "--out", str(tmp_path / "i8"), "--quiet"])
+    assert r.exit_code == 0, r.output
+    flat = " ".join(r.output.split())
+    assert "warning:" in flat and "--int8-io uint8" in flat and "MediaPipe" in flat
+    r = runner.invoke(app, ["export", str(tiny_run), "--target", "tflite-int8", "--num-calibration", "4",
+                            "--skip-parity", "--int8-io", "uint8", "--out", str(tmp_path / "u8"), "--json", "--quiet"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["warnings"] == []
