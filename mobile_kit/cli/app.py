@@ -512,6 +512,33 @@ def inspect(
     print_kv("inspect", rows)
 
 
+@app.command()
+@user_errors
+def golden(
+    bundle: Path = typer.Argument(..., help="Bundle folder written by `mobilekit export --bundle` (model.tflite + metadata.json)."),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """(Re)write BUNDLE/golden/: test vectors the app cores must reproduce.
+
+    Runs the bundle's .tflite with LiteRT on four scikit-image photos delivered as camera frames
+    (ARGB, not at the model's size, one rotated 90 degrees, one rotated 270 degrees and mirrored) and stores
+    the input tensor, raw output, probabilities, mask and portrait composite of each (format:
+    android_demo/GOLDEN.md). Check them with android_demo's GoldenCheck.
+    """
+    import json as _json
+
+    from mobile_kit.export.golden import write_golden
+
+    path = write_golden(bundle)
+    m = _json.loads(path.read_text())
+    if as_json:
+        print_json({"manifest": str(path), "cases": m["cases"], "tolerances": m["tolerances"]})
+    else:
+        print_table(f"golden vectors ({path})", ["case", "frame", "rotation", "mirror", "upright", "resize", "person %"],
+                    [[c["name"], f"{c['frame_width']}x{c['frame_height']}", c["rotation_degrees"], c["mirror"],
+                      f"{c['width']}x{c['height']}", c["resize"], f"{100 * c['person_fraction']:.1f}"] for c in m["cases"]])
+
+
 def main():  # console-script entry point
     app()
 
