@@ -421,6 +421,12 @@ def read_array(golden_dir: str | Path, entry: dict) -> np.ndarray:
 
 
 def write_golden_if_runnable(bundle_dir: Path, metadata: ModelMetadata) -> Path | None:
-    """Bundle hook: golden vectors when the bundle's artifact runs here (``.tflite``); ``None`` otherwise."""
+    """Bundle hook: golden vectors for the artifact just exported when it runs here (``.tflite``); ``None`` otherwise.
+
+    A Core ML or ONNX export into a folder that already holds a ``.tflite`` of the same model keeps that
+    model's ``golden/`` as is (the iOS app uses it for its self-test).
+    """
     art = find_artifact(Path(bundle_dir))
-    return write_golden(bundle_dir, art, metadata) if art is not None else None
+    if art is None or not metadata.target.startswith("tflite"):
+        return None
+    return write_golden(bundle_dir, art, metadata)

@@ -152,3 +152,16 @@ def test_golden_cli_rewrites_a_bundle_and_reports_errors(tiny_bundle, tmp_path):
     assert len(json.loads(r.stdout)["cases"]) == 4 and (tiny_bundle / "golden" / "manifest.json").is_file()
     r = CliRunner().invoke(app, ["golden", str(tmp_path)])
     assert r.exit_code == 2 and "model.tflite" in r.output
+
+
+def test_bundle_hook_only_writes_golden_for_the_tflite_just_exported(tiny_bundle):
+    from mobile_kit.export.golden import write_golden_if_runnable
+    from mobile_kit.specs import ModelMetadata
+
+    meta = ModelMetadata.load(tiny_bundle / "metadata.json")
+    before = (tiny_bundle / "golden" / "manifest.json").stat().st_mtime_ns
+    meta.target = "coreml"  # a Core ML export into the same folder keeps the tflite's golden/
+    assert write_golden_if_runnable(tiny_bundle, meta) is None
+    assert (tiny_bundle / "golden" / "manifest.json").stat().st_mtime_ns == before
+    meta.target = "tflite-fp32"
+    assert write_golden_if_runnable(tiny_bundle, meta) == tiny_bundle / "golden" / "manifest.json"

@@ -6,6 +6,7 @@ import android.graphics.Bitmap
 import android.graphics.BitmapFactory
 import android.os.Bundle
 import android.os.SystemClock
+import android.util.Size
 import androidx.activity.ComponentActivity
 import androidx.activity.compose.rememberLauncherForActivityResult
 import androidx.activity.compose.setContent
@@ -43,9 +44,9 @@ import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.graphics.asImageBitmap
 import androidx.compose.ui.platform.LocalContext
-import androidx.compose.ui.platform.LocalLifecycleOwner
 import androidx.compose.ui.unit.dp
 import androidx.core.content.ContextCompat
+import androidx.lifecycle.compose.LocalLifecycleOwner
 import com.mobilekit.core.Effects
 import com.mobilekit.core.Frame
 import java.util.Locale
@@ -103,12 +104,11 @@ fun DemoApp() {
     var output by remember { mutableStateOf<Bitmap?>(null) }
     var stats by remember { mutableStateOf("") }
     var report by remember { mutableStateOf<SelfTestReport?>(null) }
-    var error by remember { mutableStateOf<String?>(null) }
 
     val bundle = remember(modelName) { ModelBundle(context.assets, modelName) }
-    val segmenter = remember(modelName, useGpu) {
-        try { Segmenter(bundle, useGpu).also { error = null } } catch (e: Exception) { error = e.message; null }
-    }
+    val loaded = remember(modelName, useGpu) { runCatching { Segmenter(bundle, useGpu) } }
+    val segmenter = loaded.getOrNull()
+    val error = loaded.exceptionOrNull()?.let { "${bundle.dir}: ${it.message}" }
     DisposableEffect(segmenter) { onDispose { segmenter?.close() } }
 
     val pickPhoto = rememberLauncherForActivityResult(ActivityResultContracts.PickVisualMedia()) { uri ->
@@ -195,7 +195,8 @@ private fun CameraEffect(segmenter: Segmenter, front: Boolean, effect: Effect, s
             .setOutputImageFormat(ImageAnalysis.OUTPUT_IMAGE_FORMAT_RGBA_8888)
             .setBackpressureStrategy(ImageAnalysis.STRATEGY_KEEP_ONLY_LATEST)
             .setResolutionSelector(ResolutionSelector.Builder()
-                .setResolutionStrategy(ResolutionStrategy.HIGHEST_AVAILABLE_STRATEGY).build())
+                .setResolutionStrategy(ResolutionStrategy(Size(640, 480), ResolutionStrategy.FALLBACK_RULE_CLOSEST_HIGHER_THEN_LOWER))
+                .build())
             .build()
         analysis.setAnalyzer(executor) { image ->
             image.use {

@@ -52,12 +52,13 @@ class Segmenter(private val bundle: ModelBundle, wantGpu: Boolean, threads: Int 
         if (wantGpu) {
             val compat = CompatibilityList()
             if (compat.isDelegateSupportedOnThisDevice) {
+                var d: GpuDelegate? = null
                 try {
-                    val d = GpuDelegate(compat.bestOptionsForThisDevice)
+                    d = GpuDelegate(compat.bestOptionsForThisDevice)
                     interp = Interpreter(bundle.mapModel(), Interpreter.Options().addDelegate(d))
                     gpu = d
                 } catch (e: Exception) {  // unsupported op, OpenCL/GL failure: fall back to the CPU
-                    gpu?.close(); gpu = null
+                    d?.close()
                     reason = "GPU delegate failed: ${e.message}"
                 }
             } else {
