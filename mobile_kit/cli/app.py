@@ -196,8 +196,8 @@ def export(
     target: str = typer.Option("tflite-int8", "--target",
                                help="tflite-fp32 | tflite-fp16 | tflite-int8 | onnx | coreml"),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the artifact and its metadata.json."),
-    bundle: Optional[Path] = typer.Option(None, "--bundle", help="Like --out, plus labels.txt and the metadata "
-                                          "JSON Schema: everything an app needs in one folder."),
+    bundle: Optional[Path] = typer.Option(None, "--bundle", help="Like --out, plus labels.txt, the metadata "
+                                          "JSON Schema and golden/ test vectors (TFLite): everything an app needs."),
     head: str = typer.Option("softmax", help="Output head: softmax | sigmoid (2 classes, exact) | logits."),
     layout: str = typer.Option("NHWC", help="onnx: input layout NHWC | NCHW."),
     opset: Optional[int] = typer.Option(None, help="onnx: opset (default 17)."),
@@ -550,10 +550,9 @@ def golden(
 ):
     """(Re)write BUNDLE/golden/: test vectors the app cores must reproduce.
 
-    Runs the bundle's .tflite with LiteRT on four scikit-image photos delivered as camera frames
-    (ARGB, not at the model's size, one rotated 90 degrees, one rotated 270 degrees and mirrored) and stores
-    the input tensor, raw output, probabilities, mask and portrait composite of each (format:
-    android_demo/GOLDEN.md). Check them with android_demo's GoldenCheck.
+    Runs the bundle's model.tflite with LiteRT on four scikit-image photos delivered as camera frames (ARGB, not at the model's size, one rotated 90 degrees, one rotated 270 degrees and mirrored).
+
+    Stores each case's input tensor, raw output, probabilities, mask and portrait composite as little-endian binaries plus golden/manifest.json (format: android_demo/GOLDEN.md). Check them with android_demo's GoldenCheck.
     """
     import json as _json
 

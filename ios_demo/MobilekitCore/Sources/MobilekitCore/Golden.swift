@@ -151,6 +151,12 @@ public enum GoldenCheck {
             let pm = Postprocess.personProbability(y, contract: c)
             let goldPm = try g.floats(k, "prob_model")
             r.check(k.name, "prob_model_max_abs", maxAbs(pm, goldPm), tol["prob_model_max_abs"] ?? 0)
+            if k.files["class_map"] != nil {
+                let cm = Postprocess.classMap(y, height: c.height, width: c.width)
+                let want = try g.floats(k, "class_map").map { UInt8($0) }
+                let bad = zip(cm, want).filter { $0 != $1 }.count
+                r.check(k.name, "class_map_mismatch_fraction", Double(bad) / Double(max(cm.count, 1)), tol["mask_mismatch_fraction"] ?? 0)
+            }
             let goldPf = try g.floats(k, "prob_frame")
             let pf = Postprocess.upsample(goldPm, width: c.width, height: c.height, toWidth: k.width, toHeight: k.height)
             r.check(k.name, "prob_frame_max_abs", maxAbs(pf, goldPf), tol["prob_frame_max_abs"] ?? 0)
