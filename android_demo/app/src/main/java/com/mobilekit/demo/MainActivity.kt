@@ -58,6 +58,20 @@ enum class Effect(val label: String) { BLUR("Blur"), REPLACE("Replace"), OVERLAY
 /** What the screen shows. */
 enum class Screen { CAMERA, PHOTO, SELF_TEST }
 
+/** Longest side of live camera output: the exact background blur (GOLDEN.md) costs O(pixels * sigma). */
+const val LIVE_MAX_SIDE = 360
+
+/** [seg] scaled down so that its longer side is at most [maxSide] (area resize of pixels, bilinear of p). */
+fun downscale(seg: Segmentation, maxSide: Int): Segmentation {
+    val f = seg.upright
+    val side = maxOf(f.width, f.height)
+    if (side <= maxSide) return seg
+    val w = maxOf(1, f.width * maxSide / side)
+    val h = maxOf(1, f.height * maxSide / side)
+    val small = com.mobilekit.core.ImageOps.resize(f, w, h)
+    return Segmentation(small, com.mobilekit.core.Postprocess.upsample(seg.prob, f.width, f.height, w, h), seg.timings)
+}
+
 /** Renders [seg] with [effect]; returns ARGB at the upright frame's size. */
 fun render(seg: Segmentation, effect: Effect, threshold: Float): Frame {
     val f = seg.upright
@@ -201,7 +215,7 @@ private fun CameraEffect(segmenter: Segmenter, front: Boolean, effect: Effect, s
         analysis.setAnalyzer(executor) { image ->
             image.use {
                 val seg = segmenter.segment(it.toFrame(), it.imageInfo.rotationDegrees, mirror = front, smooth = smooth)
-                val bmp = render(seg, effect, segmenter.contract.threshold).toBitmap()
+                val bmp = render(downscale(seg, LIVE_MAX_SIDE), effect, segmenter.contract.threshold).toBitmap()
                 val now = SystemClock.elapsedRealtimeNanos()
                 if (lastNs != 0L) fps = 0.9 * fps + 0.1 * (1e9 / (now - lastNs))
                 lastNs = now
