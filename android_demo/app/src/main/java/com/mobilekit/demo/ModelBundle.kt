@@ -25,8 +25,8 @@ class ModelBundle(private val assets: AssetManager, val name: String) {
     /** The model memory-mapped from the APK (the asset is stored uncompressed, see app/build.gradle.kts). */
     fun mapModel(): MappedByteBuffer {
         val fd = assets.openFd("$dir/$MODEL_FILE")
-        FileInputStream(fd.fileDescriptor).use { stream ->
-            return stream.channel.map(FileChannel.MapMode.READ_ONLY, fd.startOffset, fd.declaredLength)
+        return FileInputStream(fd.fileDescriptor).use { stream ->
+            stream.channel.map(FileChannel.MapMode.READ_ONLY, fd.startOffset, fd.declaredLength)
         }
     }
 
