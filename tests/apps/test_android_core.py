@@ -88,6 +88,15 @@ def test_golden_check_fails_on_wrong_person_channel(java_core, builtin_bundles, 
     assert rc == 1 and any("prob_model_max_abs" in f for f in rep["bundles"][0]["failures"])
 
 
+@pytest.mark.slow
+def test_golden_check_fails_when_the_model_is_not_the_one_golden_was_written_for(java_core, builtin_bundles, tmp_path):
+    dst = tmp_path / "mixed"
+    shutil.copytree(builtin_bundles["fp32"], dst)
+    shutil.copyfile(builtin_bundles["fp32-sigmoid"] / "model.tflite", dst / "model.tflite")
+    rc, rep = golden_check(java_core, dst)
+    assert rc == 1 and any("SHA-256" in f for f in rep["bundles"][0]["failures"])
+
+
 def test_golden_check_reports_unreadable_bundles(java_core, tmp_path):
     rc, rep = golden_check(java_core, tmp_path)
     assert rc == 2 and not rep["ok"] and "manifest.json" in rep["bundles"][0]["error"]

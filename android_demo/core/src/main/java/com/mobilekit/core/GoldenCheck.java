@@ -59,11 +59,17 @@ public final class GoldenCheck {
         for (String dir : args) {
             final File root = new File(dir);
             try {
-                Result r = check(new Golden(new Golden.Source() {
+                Golden g = new Golden(new Golden.Source() {
                     public byte[] read(String rel) throws IOException {
                         return Files.readAllBytes(new File(root, rel).toPath());
                     }
-                }), dir);
+                });
+                Result r = check(g, dir);
+                File artifact = new File(root, Json.str(g.manifest, "artifact", "model.tflite"));
+                String want = Json.str(g.manifest, "artifact_sha256", "");
+                if (artifact.isFile() && !want.equals(sha256(artifact)))
+                    r.failures.add(artifact.getName() + ": SHA-256 differs from golden/manifest.json's artifact_sha256 "
+                            + "(golden/ was written for another model: run mobilekit golden " + dir + ")");
                 ok &= r.ok();
                 parts.add(toJson(r));
             } catch (IOException | RuntimeException e) {
@@ -168,6 +174,18 @@ public final class GoldenCheck {
         }
         if (r.cases == 0) r.failures.add("no golden cases in golden/manifest.json");
         return r;
+    }
+
+    static String sha256(File f) throws IOException {
+        try {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            byte[] d = md.digest(Files.readAllBytes(f.toPath()));
+            StringBuilder b = new StringBuilder();
+            for (byte x : d) b.append(String.format(Locale.ROOT, "%02x", x & 0xFF));
+            return b.toString();
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IOException(e);
+        }
     }
 
     private static void constant(Result r, String what, double toolkit, double core) {
