@@ -1,7 +1,8 @@
 """Segmentation losses on NHWC softmax probabilities (tf_keras).
 
-``y_true`` is the person mask ``(B, H, W, 1)`` float {0, 1}; ``y_pred`` the
-softmax output ``(B, H, W, C)``; the person class is channel 1.
+``y_true`` holds class ids ``(B, H, W, 1)`` float; ``y_pred`` the softmax
+output ``(B, H, W, C)``. Which channels the Dice term covers is the task's
+choice (:meth:`mobile_kit.tasks.base.Task.dice_channels`).
 """
 from __future__ import annotations
 
@@ -31,24 +32,33 @@ def focal(y_true, y_pred, gamma: float = 2.0):
     return -tf.reduce_mean(tf.pow(1.0 - pt, gamma) * tf.math.log(pt))
 
 
-def soft_dice(y_true, y_pred):
-    """1 - soft Dice of the person channel, computed per image then averaged (Milletari et al., 2016)."""
-    p = y_pred[..., 1]
-    t = y_true[..., 0]
+def soft_dice(y_true, y_pred, channels=None):
+    """1 - soft Dice, per image and channel, averaged over both (Milletari et al., 2016; smoothing 1).
+
+    ``channels``: the class channels to score (``(1,)`` = the foreground of a
+    binary task); ``None`` = every class (multi-class Dice).
+    """
+    t = _onehot(y_true, tf.shape(y_pred)[-1])
+    p = y_pred
+    if channels is not None:
+        p = tf.gather(p, list(channels), axis=-1)
+        t = tf.gather(t, list(channels), axis=-1)
     inter = tf.reduce_sum(p * t, axis=[1, 2])
     denom = tf.reduce_sum(p, axis=[1, 2]) + tf.reduce_sum(t, axis=[1, 2])
     return 1.0 - tf.reduce_mean((2.0 * inter + 1.0) / (denom + 1.0))
 
 
+#: name -> factory(dice_channels) -> loss(y_true, y_pred)
 LOSSES = {
-    "ce+dice": lambda t, p: cross_entropy(t, p) + soft_dice(t, p),
-    "focal+dice": lambda t, p: focal(t, p) + soft_dice(t, p),
-    "ce": cross_entropy,
+    "ce+dice": lambda ch: lambda t, p: cross_entropy(t, p) + soft_dice(t, p, ch),
+    "focal+dice": lambda ch: lambda t, p: focal(t, p) + soft_dice(t, p, ch),
+    "ce": lambda ch: cross_entropy,
 }
 
 
-def get_loss(name: str):
-    """Return the loss function registered as ``name`` (``ce+dice``, ``focal+dice``, ``ce``)."""
+def get_loss(name: str, dice_channels=None):
+    """Return the loss registered as ``name`` (``ce+dice``, ``focal+dice``, ``ce``), its Dice term over
+    ``dice_channels`` (None = all classes)."""
     if name not in LOSSES:
         raise UnknownNameError("loss", name, LOSSES)
-    return LOSSES[name]
+    return LOSSES[name](dice_channels)

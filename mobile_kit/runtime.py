@@ -213,6 +213,43 @@ class Segmenter:
             prob = upsample_probability(prob, spec.input_hw)
         return upsample_probability(prob, image.shape[:2]) if full_resolution else prob
 
+    def _class_probabilities(self, image: np.ndarray) -> np.ndarray:
+        from mobile_kit.preprocess import class_probabilities
+
+        spec = self.input_spec
+        return class_probabilities(self.run(to_model_input(image, spec)), self.output_spec, spec.input_hw)
+
+    def probabilities(self, image: np.ndarray, full_resolution: bool = True, tta: str | None = None) -> np.ndarray:
+        """Class probabilities for one photo, optionally with test-time augmentation.
+
+        Parameters
+        ----------
+        image : numpy.ndarray
+            ``(H, W, 3)`` uint8 RGB.
+        full_resolution : bool
+            Upsample to ``(H, W)`` (bilinear per channel) when True, else keep the model's ``input_hw``.
+        tta : {None, "flip", "scales", "flip+scales"}
+            See :mod:`mobile_kit.tta`: ``scales`` runs the photo at scales 0.9, 1.0, 1.1 and multiplies the
+            probabilities (as the body-part contest did); ``flip`` adds the mirrored photo with left/right
+            classes swapped back.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 ``(H, W, C)`` (or ``(h, w, C)``), rows summing to ~1.
+        """
+        from mobile_kit.preprocess import upsample_probabilities
+
+        if tta:
+            from mobile_kit.tasks import task_of
+            from mobile_kit.tta import tta_probabilities
+
+            probs = tta_probabilities(self._class_probabilities, image, tta, task_of(self.metadata).flip_pairs)
+            return probs if full_resolution else upsample_probabilities(probs, self.input_spec.input_hw)
+        else:
+            probs = upsample_probabilities(self._class_probabilities(image), self.input_spec.input_hw)
+        return upsample_probabilities(probs, image.shape[:2]) if full_resolution else probs
+
 
 class KerasRunner:
     """A Keras model (``.keras``/``.h5``) run eagerly in float32."""

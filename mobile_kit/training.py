@@ -2,9 +2,12 @@
 
 Writes into the run folder:
 
-- ``model.keras``  best checkpoint by validation person IoU (no optimizer state)
+- ``model.keras``  best checkpoint by the task's validation figure (person IoU, mIoU; no optimizer state)
 - ``metadata.json`` input/output contract, training recipe, validation figures
-- ``history.json`` per-epoch loss, validation IoU and learning rate
+- ``history.json`` per-epoch loss, validation figure and learning rate
+
+What is predicted (labels, ground-truth decoding, loss, validation figure,
+left/right flip) comes from the task (:mod:`mobile_kit.tasks`).
 - ``checkpoints/`` model + optimizer + epoch, for ``resume=True``
 - ``logs/`` TensorBoard event files
 """
@@ -23,7 +26,7 @@ from mobile_kit.data.dataset import split_pairs, validate_dataset
 from mobile_kit.errors import MobileKitError
 from mobile_kit.fileio import atomic_path, atomic_write_text
 from mobile_kit.progress import NullProgress, Progress
-from mobile_kit.specs import METADATA_FILENAME, InputSpec, ModelMetadata, OutputSpec
+from mobile_kit.specs import METADATA_FILENAME, InputSpec, ModelMetadata
 
 STATE_FILENAME = "train_state.json"
 
@@ -54,12 +57,6 @@ class TrainResult:
         }
 
 
-def _batch_person_iou(probs: np.ndarray, masks: np.ndarray, thr: float = 0.5) -> float:
-    from mobile_kit.eval.metrics import binary_iou
-
-    return float(np.mean([binary_iou(p[..., 1] > thr, m[..., 0] > 0.5) for p, m in zip(probs, masks)]))
-
-
 def cosine_lr(epoch: int, epochs: int, lr: float, warmup: int = 2, floor: float = 0.02) -> float:
     """Learning rate for ``epoch`` (0-based): linear warm-up, then cosine decay to ``floor * lr``."""
     if epoch < warmup:
@@ -76,24 +73,27 @@ class _Prepared:
     train_samples: list
     xv: np.ndarray | None
     yv: np.ndarray | None
+    task: object = None
 
 
 def prepare_data(data, spec: InputSpec, val_fraction: float, seed: int, max_images: int | None,
-                 progress: Progress) -> _Prepared:
-    """Validate ``data``, split it and decode the pairs (see :func:`train`)."""
+                 progress: Progress, task=None) -> _Prepared:
+    """Validate ``data`` for ``task`` (default person), split it and decode the pairs (see :func:`train`)."""
     from mobile_kit.data.pipeline import eval_arrays, load_pairs_cached
+    from mobile_kit.tasks import get_task
 
-    report = validate_dataset(data)
+    task = task or get_task("person")
+    report = validate_dataset(data, task=task)
     report.raise_if_errors()
     pairs = report.pairs[:max_images] if max_images else report.pairs
     train_pairs, val_pairs = split_pairs(pairs, val_fraction, seed)
     if not train_pairs:
         raise MobileKitError(f"{data}: expected at least one training pair after the split, found none")
     cache_side = max(2 * spec.height, 384)
-    train_samples = load_pairs_cached(train_pairs, cache_side, progress)
-    val_samples = load_pairs_cached(val_pairs, cache_side, progress) if val_pairs else []
+    train_samples = load_pairs_cached(train_pairs, cache_side, progress, task.load_target)
+    val_samples = load_pairs_cached(val_pairs, cache_side, progress, task.load_target) if val_pairs else []
     xv, yv = eval_arrays(val_samples, spec) if val_samples else (None, None)
-    return _Prepared(spec, train_pairs, val_pairs, train_samples, xv, yv)
+    return _Prepared(spec, train_pairs, val_pairs, train_samples, xv, yv, task)
 
 
 def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learning_rate: float, loss: str,
@@ -101,8 +101,8 @@ def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learnin
         model_filename: str = "model.keras") -> tuple[list, dict]:
     """The training loop shared by :func:`train` and QAT fine-tuning.
 
-    Keeps ``out/<model_filename>`` = best epoch by validation person IoU (model
-    resolution), ``out/checkpoints`` + ``train_state.json`` for resuming,
+    Keeps ``out/<model_filename>`` = best epoch by the task's validation figure
+    (:attr:`~mobile_kit.tasks.base.Task.primary_metric`, model resolution), ``out/checkpoints`` + ``train_state.json`` for resuming,
     ``history.json`` and TensorBoard ``logs/``.
 
     Returns
@@ -114,9 +114,11 @@ def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learnin
     import tf_keras as keras
 
     from mobile_kit.data.pipeline import train_dataset
-    from mobile_kit.losses import get_loss
 
-    loss_fn = get_loss(loss)
+    task = prep.task
+    loss_fn = task.loss(loss)
+    metric = task.primary_metric
+    flip_lut = task.flip_lut()
     state_path = out / STATE_FILENAME
     spec = prep.spec
     optimizer = keras.optimizers.Adam(learning_rate)
@@ -154,20 +156,20 @@ def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learnin
             t_epoch = time.time()
             losses = []
             with progress.task(f"epoch {epoch + 1}/{epochs}", steps_per_epoch) as ebar:
-                for x, y in train_dataset(prep.train_samples, spec, batch_size, seed, epoch, aug_cfg):
+                for x, y in train_dataset(prep.train_samples, spec, batch_size, seed, epoch, aug_cfg, flip_lut):
                     losses.append(float(train_step(x, y)))
                     ebar.advance(loss=float(np.mean(losses)))
             row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": lr, "seconds": round(time.time() - t_epoch, 2)}
             if prep.xv is not None:
                 probs = model.predict(prep.xv, batch_size=batch_size, verbose=0)
                 row["val_loss"] = float(loss_fn(tf.constant(prep.yv), tf.constant(probs)))
-                row["val_person_iou"] = _batch_person_iou(probs, prep.yv)
+                row[metric] = task.val_score(probs, prep.yv)
             history.append(row)
             with writer.as_default(step=epoch + 1):
                 for k, v in row.items():
                     if k != "epoch":
                         tf.summary.scalar(k, v)
-            score = row.get("val_person_iou", -row["loss"])
+            score = row.get(metric, -row["loss"])
             if score > best["val_iou"]:
                 best = {"epoch": epoch + 1, "val_iou": score}
                 with atomic_path(out / model_filename) as tmp:
@@ -176,25 +178,18 @@ def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learnin
             manager.save()
             atomic_write_text(state_path, json.dumps({"history": history, "best": best}, indent=1))
             atomic_write_text(out / "history.json", json.dumps(history, indent=1) + "\n")
-            bar.advance(val_iou=row.get("val_person_iou", float("nan")), loss=row["loss"])
+            bar.advance(val_iou=row.get(metric, float("nan")), loss=row["loss"])
     writer.flush()
     return history, best
 
 
 def val_figures(model_path: Path, meta: ModelMetadata, val_pairs, progress: Progress) -> dict:
-    """Validation person IoU / mIoU at each image's own resolution."""
-    from mobile_kit.eval.evaluate import evaluate_pairs
+    """The task's validation figures at each image's own resolution (person: person IoU / mIoU;
+    parsing: per-image mIoU, per-class IoU, pixel accuracy)."""
     from mobile_kit.runtime import Segmenter
+    from mobile_kit.tasks import task_of
 
-    rows, pooled = evaluate_pairs(Segmenter(model_path, meta), val_pairs, progress=progress)
-    return {
-        "split": "val",
-        "n_images": len(rows),
-        "person_iou": float(np.mean([r["person_iou"] for r in rows])),
-        "miou": float(np.mean([r["miou"] for r in rows])),
-        "person_iou_pooled": pooled,
-        "resolution": "each image's own",
-    }
+    return task_of(meta).val_figures(Segmenter(model_path, meta), val_pairs, progress)
 
 
 def train(
@@ -215,6 +210,9 @@ def train(
     arch_options: dict | None = None,
     acnet: bool = False,
     name: str | None = None,
+    task: str = "person",
+    label_map: str | Path | None = None,
+    input_height: int | None = None,
     progress: Progress = NullProgress(),
 ) -> TrainResult:
     """Train ``arch`` on ``data`` and write a run folder ``out``.
@@ -222,13 +220,20 @@ def train(
     Parameters
     ----------
     data : path
-        Dataset folder with ``images/`` and ``masks/`` (validated first).
+        Dataset folder with ``images/`` and ``masks/`` (``labels/`` for parsing; validated first).
     out : path
         Run folder. Must not hold a run already unless ``resume`` is True.
     arch : str
         Registered architecture (see :data:`mobile_kit.models.ARCHITECTURES`).
     input_size : int
-        Square model input ``input_size x input_size``; multiple of 32.
+        Model input width (and height unless ``input_height``); multiple of 32.
+    input_height : int, optional
+        Model input height when not square (e.g. 256 x 192 for full-body photos).
+    task : str
+        Registered task (:func:`mobile_kit.tasks.task_names`): ``person`` (binary masks) or ``parsing``.
+    label_map : path, optional
+        ``parsing``: JSON grouping source classes into model classes, or a shipped
+        map's name (``ccp-8``); see :mod:`mobile_kit.tasks.label_map`.
     grayscale : bool
         1-channel input instead of RGB.
     epochs : int
@@ -267,11 +272,14 @@ def train(
     if (out / STATE_FILENAME).exists() and not resume:
         raise MobileKitError(f"{out}: expected an empty run folder, found an earlier run; pass --resume or another --out")
     get_loss(loss)  # unknown names fail before any work
-    spec = InputSpec(input_size, input_size, 1 if grayscale else 3)
+    from mobile_kit.tasks import get_task
+
+    task_obj = get_task(task, label_map=label_map, data=data)
+    spec = InputSpec(input_height or input_size, input_size, 1 if grayscale else 3)
     keras.utils.set_random_seed(seed)
     options = dict(arch_options or {}, **({"acnet": True} if acnet else {}))
-    model = build_model(arch, spec, 2, **options)
-    prep = prepare_data(data, spec, val_fraction, seed, max_images, progress)
+    model = build_model(arch, spec, task_obj.num_classes, **options)
+    prep = prepare_data(data, spec, val_fraction, seed, max_images, progress, task_obj)
     history, best = fit(model, prep, out, epochs, batch_size, learning_rate, loss, seed, resume, augment, progress,
                         f"training {arch}")
     recipe = {
@@ -280,6 +288,9 @@ def train(
         "arch_options": options,
         "acnet": acnet,
         "input_size": input_size,
+        "input_hw": list(spec.input_hw),
+        "task": task,
+        "label_map": str(label_map) if label_map is not None else None,
         "channels": spec.channels,
         "epochs": epochs,
         "batch_size": batch_size,
@@ -298,7 +309,8 @@ def train(
     }
     meta = ModelMetadata(
         input=spec,
-        output=OutputSpec(kind="softmax", labels=("background", "person"), person_index=1, threshold=0.5),
+        output=task_obj.output_spec(),
+        task=task_obj.config(),
         name=name or f"{arch}-{input_size}",
         arch=arch,
         training=recipe,
