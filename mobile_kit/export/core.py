@@ -184,6 +184,13 @@ def export_model(
         fold_info = fold_rep.to_dict()
     elif head != "softmax":
         raise ModelError(f"{src}: --head {head} is not supported on a QAT model; swap the head before QAT")
+    from mobile_kit.tasks import task_of
+
+    task = task_of(meta)
+    if head not in task.heads:
+        raise ModelError(f"--head {head}: a {task.description} model with {task.num_classes} classes takes "
+                         f"{' | '.join(task.heads)}; with more than two classes each probability depends on all "
+                         "logits, so no per-class sigmoid reproduces the softmax (use --head logits, argmax on device)")
     convert_model, out_spec = swap_head(convert_model, head, meta.output)
 
     art_meta = ModelMetadata.from_dict(meta.to_dict())
@@ -223,7 +230,7 @@ def export_model(
         rep.update({"target": target, "passed": ok, "criterion": reason,
                     "skipped_enforcement": bool(skip_parity and not ok)})
         if head != "softmax":
-            rep["head"] = f"{head} (swapped from softmax before conversion; compared on p(person))"
+            rep["head"] = f"{head} (swapped from softmax before conversion; compared on class probabilities)"
         if not ok and not skip_parity:
             raise ParityError(f"{target} artifact fails parity: {reason} (nothing written; --skip-parity to keep it)", rep)
         art_meta.parity = rep

@@ -221,16 +221,3 @@ class ParsingTask(Task):
         return {"name": self.name, "flip_pairs": [list(p) for p in self.flip_pairs],
                 "source_classes": list(self.source_classes)}
 
-
-def palette(k: int) -> np.ndarray:
-    """``(k, 3)`` uint8 RGB colours: black background, then well-separated hues (PASCAL VOC bit pattern)."""
-    out = np.zeros((k, 3), np.uint8)
-    for i in range(k):
-        c, r, g, b = i, 0, 0, 0
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j)
-            g |= ((c >> 1) & 1) << (7 - j)
-            b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        out[i] = (r, g, b)
-    return out

@@ -83,12 +83,13 @@ def evaluate_pairs(segmenter, pairs, threshold: float | None = None, progress: P
     from mobile_kit.eval.metrics import PooledIoU, binary_iou, per_image_miou
 
     thr = segmenter.output_spec.threshold if threshold is None else threshold
+    foreground = PersonTask.from_metadata(segmenter.metadata).foreground
     pooled = PooledIoU()
     rows = []
     with progress.task("evaluating", len(pairs)) as t:
         for pair in pairs:
             img, gt = load_pair(pair)
-            prob = segmenter.probability(img) if not tta else segmenter.probabilities(img, tta=tta)[..., -1]
+            prob = segmenter.probability(img) if not tta else foreground(segmenter.probabilities(img, tta=tta))
             pred = prob > thr
             gt = gt.astype(bool)
             rows.append({
@@ -141,7 +142,11 @@ class PersonTask(Task):
         return float(np.mean([binary_iou(p[..., 1] > thr, m[..., 0] > 0.5) for p, m in zip(probs, y)]))
 
     def decode(self, probs: np.ndarray, threshold: float = 0.5) -> np.ndarray:
-        return (probs[..., -1] > threshold).astype(np.uint8)
+        return (probs[..., self.person_index] > threshold).astype(np.uint8)
+
+    def foreground(self, probs: np.ndarray) -> np.ndarray:
+        """p(person) ``(H, W)`` from class probabilities ``(H, W, 2)``."""
+        return probs[..., self.person_index]
 
     def val_figures(self, segmenter, pairs, progress: Progress = NullProgress()) -> dict:
         """Validation person IoU / mIoU at each image's own resolution (stored in metadata ``metrics.val``)."""
@@ -161,4 +166,7 @@ class PersonTask(Task):
 
     @classmethod
     def from_metadata(cls, metadata) -> "PersonTask":
-        return cls()
+        t = cls()
+        out = metadata.output  # third-party models may hold the person in another channel; 1 channel -> (1-p, p)
+        t.person_index = out.person_index if len(out.labels) > 1 else 1
+        return t
