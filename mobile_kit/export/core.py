@@ -161,7 +161,7 @@ def export_model(
         The artifact disagrees with the source beyond the target's tolerance
         (nothing is written unless ``skip_parity``).
     """
-    from mobile_kit.reparam.head import swap_head
+    from mobile_kit.reparam.head import HEADS, swap_head
     from mobile_kit.runtime import Segmenter, keras_source, load_keras_model
     from mobile_kit.verify import parity_report
 
@@ -187,7 +187,7 @@ def export_model(
     from mobile_kit.tasks import task_of
 
     task = task_of(meta)
-    if head not in task.heads:
+    if head in HEADS and head not in task.heads:  # an unknown head is refused by swap_head, listing the heads
         raise ModelError(f"--head {head}: a {task.description} model with {task.num_classes} classes takes "
                          f"{' | '.join(task.heads)}; with more than two classes each probability depends on all "
                          "logits, so no per-class sigmoid reproduces the softmax (use --head logits, argmax on device)")
