@@ -125,7 +125,9 @@ class Adb:
         argv = self._argv(args, serial)
         timeout_s = self.timeout_s if timeout_s is None else timeout_s
         try:
-            r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, check=False)
+            # errors="replace": device output is not always UTF-8 (vendor getprop values, binary logcat).
+            r = subprocess.run(argv, capture_output=True, text=True, encoding="utf-8", errors="replace",
+                               timeout=timeout_s, check=False)
         except FileNotFoundError:
             raise DeviceError(f"{self.executable}: adb not found; install Android platform-tools and put adb on PATH "
                               "(or pass --adb PATH)") from None

@@ -1,7 +1,6 @@
 """``export_model``: fold, swap the head, convert, check parity, write the artifact and its metadata."""
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ import numpy as np
 from mobile_kit.errors import ModelError, ParityError
 from mobile_kit.export.parity import parity_report
 from mobile_kit.export.registry import check_requirements, get_target
-from mobile_kit.fileio import sha256_file
+from mobile_kit.fileio import sha256_file, stage_outputs
 from mobile_kit.progress import NullProgress, Progress
 from mobile_kit.specs import METADATA_FILENAME, ModelMetadata
 
@@ -62,25 +61,6 @@ def _size(path: Path) -> int:
     if path.is_dir():
         return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     return path.stat().st_size
-
-
-def _move_into_place(src: Path, dest: Path) -> None:
-    """Atomic for files; for folders (.mlpackage) the old one is renamed away first and removed after."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if src.is_dir():
-        staged = dest.parent / f".{dest.name}.new"
-        shutil.rmtree(staged, ignore_errors=True)
-        shutil.copytree(src, staged)
-        old = dest.parent / f".{dest.name}.old"
-        if dest.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(dest, old)
-        os.replace(staged, dest)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        staged = dest.parent / f".{dest.name}.new"
-        shutil.copyfile(src, staged)
-        os.replace(staged, dest)
 
 
 def export_model(
@@ -236,11 +216,13 @@ def export_model(
         from mobile_kit.specs import validate_metadata
 
         validate_metadata(art_meta.to_dict(), str(out_dir / METADATA_FILENAME))  # before anything is moved
-        _move_into_place(tmp_artifact, out_dir / tgt.filename)
+        with stage_outputs(out_dir) as stage:  # artifact + metadata (+ bundle extras) appear together or not at all
+            shutil.move(str(tmp_artifact), str(stage / tgt.filename))
+            art_meta.save(stage / METADATA_FILENAME)
+            if bundle:
+                write_bundle_extras(stage, art_meta)
     artifact = out_dir / tgt.filename
-    meta_path = art_meta.save(out_dir / METADATA_FILENAME)
-    if bundle:
-        write_bundle_extras(out_dir, art_meta)
+    meta_path = out_dir / METADATA_FILENAME
     return ExportResult(target, artifact, meta_path, _size(artifact),
                         sha256_file(artifact) if artifact.is_file() else None, rep)
 
