@@ -91,6 +91,44 @@ def load_keras_model(path: str | Path):
         raise ModelError(f"{path}: expected a Keras model file, found one that cannot be loaded ({e})") from None
 
 
+def _known(d) -> bool:
+    return isinstance(d, (int, np.integer)) and d > 0
+
+
+def check_contract(model_path: Path, meta: ModelMetadata, input_shape, output_shape, meta_path: Path | None = None):
+    """Compare the contract in ``metadata.json`` with the model's real input and output shapes.
+
+    Parameters
+    ----------
+    input_shape, output_shape : sequence
+        The model's first input and output shapes with the batch axis
+        (``None``/``-1``/names for dynamic axes, which are not compared).
+
+    Raises
+    ------
+    ModelError
+        The input is not 4-D, its H/W/C (NHWC; C/H/W for an NCHW contract)
+        differ from the metadata's, or (NHWC) the number of output channels
+        differs from the number of labels. The message names both files.
+    """
+    spec = meta.input
+    where = f"{meta_path or model_path.parent / METADATA_FILENAME} vs {model_path}"
+    shape = list(input_shape)
+    expected = (spec.channels, spec.height, spec.width) if spec.layout == "NCHW" else (spec.height, spec.width,
+                                                                                        spec.channels)
+    axes = "CHW" if spec.layout == "NCHW" else "HWC"
+    if len(shape) != 4 or any(_known(g) and int(g) != e for g, e in zip(shape[1:], expected)):
+        raise ModelError(f"{where}: the metadata's input contract is {spec.layout} {axes}={list(expected)}, but the "
+                         f"model's real input shape is {shape}; the metadata does not belong to this model "
+                         "(re-export it, or fix metadata.json)")
+    out = list(output_shape)
+    n = len(meta.output.labels)
+    if spec.layout == "NHWC" and len(out) == 4 and _known(out[-1]) and int(out[-1]) != n:
+        raise ModelError(f"{where}: the metadata's output contract has {n} label(s) ({', '.join(meta.output.labels)}, "
+                         f"{meta.output.kind}), but the model outputs {int(out[-1])} channel(s) (shape {out}); the "
+                         "metadata does not belong to this model (re-export it, or fix metadata.json)")
+
+
 class Segmenter:
     """A model plus its contract: photo in, person probability out.
 
@@ -102,7 +140,8 @@ class Segmenter:
         Input/output contract and provenance.
     """
 
-    def __init__(self, path: Path, metadata: ModelMetadata, num_threads: int | None = None):
+    def __init__(self, path: Path, metadata: ModelMetadata, num_threads: int | None = None,
+                 contract_file: Path | None = None):
         self.path = path
         self.metadata = metadata
         self.num_threads = num_threads
@@ -111,12 +150,17 @@ class Segmenter:
         self._ort = None
         if path.suffix in KERAS_SUFFIXES:
             self._keras = load_keras_model(path)
+            shapes = (self._keras.input_shape, self._keras.output_shape)
         elif path.suffix == ".onnx":
             self._ort = _make_onnx_session(path, num_threads)
+            shapes = (self._ort.get_inputs()[0].shape, self._ort.get_outputs()[0].shape)
         else:
             self._interp = _make_interpreter(path, num_threads)
             self._in = self._interp.get_input_details()[0]
             self._out = self._interp.get_output_details()[0]
+            shapes = (list(self._in["shape"]), list(self._out["shape"]))
+        if contract_file is not None:  # metadata read from a file: it must describe this model
+            check_contract(path, metadata, *shapes, meta_path=contract_file)
 
     @property
     def input_spec(self) -> InputSpec:
@@ -276,6 +320,7 @@ def load_segmenter(
     """
     p = resolve_model_path(path)
     meta = load_metadata_for(p)
+    contract_file = p.parent / METADATA_FILENAME if meta is not None else None
     if meta is None or input_norm or output_kind:
         if p.suffix != ".tflite" or not (input_norm and output_kind):
             raise ModelError(
@@ -283,4 +328,5 @@ def load_segmenter(
                 "--input-norm (0..1 | -1..1 | 0..255) and --output-kind (softmax | sigmoid | logits)"
             )
         meta = spec_from_tflite(p, input_norm, output_kind, person_index)
-    return Segmenter(p, meta, num_threads=num_threads)
+        contract_file = None
+    return Segmenter(p, meta, num_threads=num_threads, contract_file=contract_file)

@@ -181,6 +181,20 @@ def user_errors(fn=None, *, outputs: dict | None = None):
     return wrapper
 
 
+def _positive(value):
+    """Option callback: a number > 0 (learning rates, timeouts)."""
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"expected a number > 0, found {value}")
+    return value
+
+
+def _fraction(value):
+    """Option callback: a fraction 0 <= f < 1 (validation split)."""
+    if value is not None and not 0 <= value < 1:
+        raise typer.BadParameter(f"expected a fraction with 0 <= f < 1, found {value}")
+    return value
+
+
 def _progress(quiet: bool):
     from mobile_kit.progress import NullProgress, RichProgress
 
@@ -217,10 +231,10 @@ def train(
     grayscale: bool = typer.Option(False, "--grayscale", help="1-channel input instead of RGB."),
     epochs: int = typer.Option(30, min=1),
     batch_size: int = typer.Option(8, min=1),
-    learning_rate: float = typer.Option(2e-3, "--lr", min=0.0, min_open=True,
+    learning_rate: float = typer.Option(2e-3, "--lr", callback=_positive,
                                         help="Peak Adam learning rate (warm-up then cosine decay), > 0."),
     loss: str = typer.Option("ce+dice", help="ce+dice | focal+dice | ce"),
-    val_fraction: float = typer.Option(0.2, min=0.0, max=1.0, max_open=True,
+    val_fraction: float = typer.Option(0.2, callback=_fraction,
                                        help="Fraction of pairs held out for validation, 0 <= f < 1 (0: no "
                                        "validation; the epoch with the lowest training loss is kept)."),
     seed: int = typer.Option(0, help="Seed of the split, the weights and the augmentation."),
@@ -294,7 +308,7 @@ def qat(
     out: Path = typer.Option(..., "--out", help="QAT run folder (model.h5, metadata.json, tflite-int8/)."),
     epochs: int = typer.Option(5, min=1),
     batch_size: int = typer.Option(8, min=1),
-    learning_rate: float = typer.Option(1e-4, "--lr", min=0.0, min_open=True, help="Adam learning rate, > 0."),
+    learning_rate: float = typer.Option(1e-4, "--lr", callback=_positive, help="Adam learning rate, > 0."),
     int8_io: str = typer.Option("int8", help="int8 | uint8 input/output tensors."),
     max_images: Optional[int] = typer.Option(None, min=1, help="Use only the first N pairs."),
     resume: bool = typer.Option(False, "--resume"),
@@ -374,7 +388,7 @@ def eval_cmd(
     model: Optional[Path] = typer.Argument(None, help=BUILTIN_HELP),
     data: Path = typer.Option(..., "--data", help="Dataset folder with images/ and masks/."),
     split: str = typer.Option("all", help="all | train | val (the training split, see --val-fraction/--seed)."),
-    val_fraction: float = typer.Option(0.2, min=0.0, max=1.0, max_open=True, help="As in train: 0 <= f < 1."),
+    val_fraction: float = typer.Option(0.2, callback=_fraction, help="As in train: 0 <= f < 1."),
     seed: int = typer.Option(0),
     threshold: Optional[float] = typer.Option(None, min=0.0, max=1.0,
                                               help="p(person) threshold in 0..1 (default: the model's, 0.5)."),
@@ -420,7 +434,7 @@ def bench(
                                                          "each non-CPU delegate's outputs with the CPU."),
     op_profiling: bool = typer.Option(False, "--op-profiling", help="adb: per-op timings (--enable_op_profiling)."),
     adb: str = typer.Option("adb", "--adb", help="adb executable."),
-    timeout: float = typer.Option(600.0, min=0.0, min_open=True, help="adb: seconds allowed for each adb command, > 0."),
+    timeout: float = typer.Option(600.0, callback=_positive, help="adb: seconds allowed for each adb command, > 0."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the result JSON here."),
     as_json: bool = typer.Option(False, "--json"),
     quiet: bool = typer.Option(False, "--quiet"),

@@ -141,7 +141,7 @@ def export_model(
         (nothing is written unless ``skip_parity``).
     """
     from mobile_kit.reparam.head import swap_head
-    from mobile_kit.runtime import Segmenter, keras_source, load_keras_model
+    from mobile_kit.runtime import Segmenter, check_contract, keras_source, load_keras_model
 
     tgt = get_target(target)
     check_requirements(tgt)
@@ -150,6 +150,7 @@ def export_model(
         raise ModelError(f"{out_dir}: expected an output folder other than the source model's own "
                          f"(its {METADATA_FILENAME} would be overwritten)")
     model = load_keras_model(src)
+    check_contract(src, meta, model.input_shape, model.output_shape)
     spec = meta.input
     fold_info = None
     convert_model = model
