@@ -33,7 +33,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             os.umask(umask)
             os.chmod(tmp_path, 0o666 & ~umask)
         os.replace(tmp_path, path)
-    except BaseException:
+    except BaseException as e:
+        if isinstance(e, OSError) and e.filename is not None and os.fspath(e.filename) == str(tmp_path):
+            e.filename = str(path)  # name the user's file in messages, not our temporary one
         if tmp_path.is_dir():
             shutil.rmtree(tmp_path, ignore_errors=True)
         else:

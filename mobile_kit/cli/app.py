@@ -474,7 +474,13 @@ def bench(
                             progress=_progress(quiet)).to_dict() for p in paths]
         doc = {"results": rows, "skipped_devices": []}
     if out is not None:
-        atomic_write_text(out, json.dumps(doc, indent=2) + "\n")
+        try:
+            atomic_write_text(out, json.dumps(doc, indent=2) + "\n")
+        except OSError as e:  # e.g. the disk filled up during the run: print the measurement, do not lose it
+            from mobile_kit.errors import OutputError, os_error_message
+
+            print_json(doc)
+            raise OutputError(os_error_message(e, "--out") + "; the results were printed to stdout instead") from None
     if as_json:
         print_json(doc)
         return
