@@ -476,3 +476,30 @@ def test_catalogue_is_large_and_covers_every_command():
     commands = {c.args[0] for c in CASES}
     assert commands >= {"validate", "train", "eval", "bench", "inspect", "report", "predict", "export", "fold",
                         "qat", "import", "quickstart"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_signal_during_a_real_export_leaves_nothing(tiny_run, tmp_path, sig):
+    """A real process, a real signal while the converter runs: exit 128+N, no temp folder, no output.
+
+    Python may instead end by re-raising SIGINT on itself (returncode -2), which shells also report as 130.
+    """
+    import subprocess
+    import time
+
+    tmpdir, out = tmp_path / "tmp", tmp_path / "out"
+    tmpdir.mkdir()
+    env = dict(os.environ, TMPDIR=str(tmpdir), PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    p = subprocess.Popen([sys.executable, "-m", "mobile_kit.cli.app", "export", str(tiny_run), "--target",
+                          "tflite-fp32", "--out", str(out), "--quiet"], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    t0 = time.time()
+    while not list(tmpdir.glob("mobilekit-run-*")) and time.time() - t0 < 120 and p.poll() is None:
+        time.sleep(0.05)
+    time.sleep(2.0)  # model loaded, folding or converting
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode in (128 + sig, -sig), err.decode()[-2000:]
+    assert "interrupted" in err.decode() and "Traceback" not in err.decode()
+    assert list(tmpdir.iterdir()) == [] and not out.exists()
