@@ -264,7 +264,8 @@ def check_resume(out: Path, config: dict) -> None:
     saved = state.get("config")
     if not saved:  # a run written before the config was saved: nothing to compare
         return
-    changed = [f"--{k.replace('_', '-')} (run: {saved.get(k)!r}, given: {config.get(k)!r})"
+    flags = {"arch_options": "--base-filters/--depth"}
+    changed = [f"{flags.get(k, '--' + k.replace('_', '-'))} (run: {saved.get(k)!r}, given: {config.get(k)!r})"
                for k in RESUME_LOCKED if k in saved and saved.get(k) != config.get(k)]
     if changed:
         raise MobileKitError(f"{out}: --resume continues the run with its own model and split; expected the same "
