@@ -85,7 +85,9 @@ def write_crash_log(exc: BaseException, command: str) -> Path | None:
 
 
 def _error(message: str) -> None:
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    from rich.markup import escape
+
+    stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
 
 
 def _install_signal_handlers():
@@ -574,8 +576,10 @@ def predict(
                      for r in res if r.error is None])
     bad = [r for r in res if r.error is not None]
     if bad:
+        from rich.markup import escape
+
         for r in bad:
-            stderr.print(f"[red]skipped[/] {r.error}", highlight=False)
+            stderr.print("[red]skipped[/] " + escape(r.error), highlight=False)
         raise DatasetError(f"{len(bad)} of {len(res)} photos could not be read (listed above); "
                            f"the other {len(res) - len(bad)} were written")
 
