@@ -214,6 +214,8 @@ CASES = [
       "no checkpoint"),
     C("train-bad-dataset", "train --data {bad_ds} --out {tmp}/r --input-size 32", 2, "truncated",
       check="no_out_r"),
+    C("train-full-disk-mid-run", "train --data {ds} --out {tmp}/r --input-size 32 --epochs 2 --batch-size 2 "
+      "--no-augment", 2, "history.json", "disk is full", fault="full_history", check="resumable_no_tmp"),
     C("train-data-missing", "train --data {w}/nods --out {tmp}/r --input-size 32", 2, "nods"),
     # eval
     C("eval-threshold-2", "eval {run} --data {ds} --threshold 2.0", 2, "--threshold"),
@@ -342,6 +344,8 @@ def _apply_fault(name, monkeypatch, tmp: Path, world):
         FsFault(monkeypatch, lambda p: p.startswith(str(tmp)), errno.ENOSPC)
     elif name == "full_at_result":
         FsFault(monkeypatch, lambda p: p.startswith(str(tmp)) and "probe" not in p, errno.ENOSPC)
+    elif name == "full_history":  # the disk fills up while history.json is written after the first epoch
+        FsFault(monkeypatch, lambda p: Path(p).name.startswith(".history."), errno.ENOSPC, partial=True)
     elif name == "full_staging":
         FsFault(monkeypatch, lambda p: fileio.STAGING_PREFIX in p, errno.ENOSPC)
     elif name == "half_write_staging":
@@ -440,6 +444,11 @@ def _check(case, tmp, world, out, calls, tmp_path):
         return
     if case.check == "no_out_r":
         assert not (tmp / "r").exists()
+    elif case.check == "resumable_no_tmp":
+        from mobile_kit.training import read_run_state
+
+        assert [h["epoch"] for h in read_run_state(tmp / "r")["history"]] == [1]  # epoch 1 is safe in its checkpoint
+        assert not list((tmp / "r").glob(".*"))  # the half-written history file was removed
     elif case.check == "no_out_q":
         assert not (tmp / "q").exists()
     elif case.check == "not_measured":
