@@ -686,8 +686,29 @@ def inspect(
     print_kv("inspect", rows)
 
 
+#: Exit statuses of an interrupted command (128 + SIGINT, 128 + SIGTERM).
+INTERRUPTED_EXIT_CODES = (130, 143)
+
+
 def main():  # console-script entry point
-    app()
+    """Run the CLI; an interrupted command ends with exactly 130/143.
+
+    CPython ends a process by re-raising SIGINT on itself (status -2) if a
+    KeyboardInterrupt ever escaped code run through ``exec`` of a string, even
+    one that was caught later; everything has been cleaned up by then, so the
+    status is set with :func:`os._exit` after flushing the output.
+    """
+    import os
+    import sys
+
+    try:
+        app()
+    except SystemExit as e:
+        if e.code in INTERRUPTED_EXIT_CODES:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(e.code)
+        raise
 
 
 if __name__ == "__main__":
