@@ -175,6 +175,7 @@ def note_interrupt(signum: int) -> None:
 
 
 def clear_interrupt() -> None:
+    """Forget a recorded interrupt (at the start and end of each CLI command)."""
     global _interrupt_signal
     _interrupt_signal = None
 

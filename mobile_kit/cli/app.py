@@ -239,7 +239,7 @@ def train(
     val_fraction: float = typer.Option(0.2, callback=_fraction,
                                        help="Fraction of pairs held out for validation, 0 <= f < 1 (0: no "
                                        "validation; the epoch with the lowest training loss is kept)."),
-    seed: int = typer.Option(0, help="Seed of the split, the weights and the augmentation."),
+    seed: int = typer.Option(0, min=0, help="Seed of the split, the weights and the augmentation (>= 0)."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from its last checkpoint."),
     no_augment: bool = typer.Option(False, "--no-augment", help="Train without augmentation."),
     max_images: Optional[int] = typer.Option(None, min=1, help="Use only the first N pairs (quick experiments)."),
@@ -391,7 +391,7 @@ def eval_cmd(
     data: Path = typer.Option(..., "--data", help="Dataset folder with images/ and masks/."),
     split: str = typer.Option("all", help="all | train | val (the training split, see --val-fraction/--seed)."),
     val_fraction: float = typer.Option(0.2, callback=_fraction, help="As in train: 0 <= f < 1."),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, min=0, help="As in train: seed of the split (>= 0)."),
     threshold: Optional[float] = typer.Option(None, min=0.0, max=1.0,
                                               help="p(person) threshold in 0..1 (default: the model's, 0.5)."),
     input_norm: Optional[str] = typer.Option(None, help="Third-party .tflite: 0..1 | -1..1 | 0..255."),

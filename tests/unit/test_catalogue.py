@@ -216,6 +216,7 @@ CASES = [
       check="no_out_r"),
     C("train-full-disk-mid-run", "train --data {ds} --out {tmp}/r --input-size 32 --epochs 2 --batch-size 2 "
       "--no-augment", 2, "history.json", "disk is full", fault="full_history", check="resumable_no_tmp"),
+    C("train-seed-neg", "train --data {ds} --out {tmp}/r --seed -1", 2, "--seed"),
     C("train-data-missing", "train --data {w}/nods --out {tmp}/r --input-size 32", 2, "nods"),
     # eval
     C("eval-threshold-2", "eval {run} --data {ds} --threshold 2.0", 2, "--threshold"),
@@ -223,6 +224,7 @@ CASES = [
     C("eval-limit-neg", "eval {run} --data {ds} --limit -1", 2, "--limit"),
     C("eval-limit-0", "eval {run} --data {ds} --limit 0", 2, "--limit"),
     C("eval-val-fraction", "eval {run} --data {ds} --val-fraction 1.5", 2, "--val-fraction"),
+    C("eval-seed-neg", "eval {run} --data {ds} --seed -3", 2, "--seed"),
     C("eval-split", "eval {run} --data {ds} --split test", 2, "all, train, val"),
     C("eval-garbage-tflite", "eval {w}/garbage.tflite --data {ds} --input-norm 0..1 --output-kind softmax", 2,
       "garbage.tflite"),
