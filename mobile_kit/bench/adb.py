@@ -131,6 +131,9 @@ class Adb:
         except FileNotFoundError:
             raise DeviceError(f"{self.executable}: adb not found; install Android platform-tools and put adb on PATH "
                               "(or pass --adb PATH)") from None
+        except OSError as e:  # not executable, not a program
+            raise DeviceError(f"{self.executable}: expected an adb executable, found one that cannot be run "
+                              f"({e.strerror or e})") from None
         except subprocess.TimeoutExpired as e:
             err = (e.stderr or b"") if isinstance(e.stderr, bytes) else (e.stderr or "")
             err = err.decode(errors="replace") if isinstance(err, bytes) else err

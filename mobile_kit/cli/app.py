@@ -347,7 +347,7 @@ def export(
                                           "JSON Schema: everything an app needs in one folder."),
     head: str = typer.Option("softmax", help="Output head: softmax | sigmoid (2 classes, exact) | logits."),
     layout: str = typer.Option("NHWC", help="onnx: input layout NHWC | NCHW."),
-    opset: Optional[int] = typer.Option(None, help="onnx: opset (default 17)."),
+    opset: Optional[int] = typer.Option(None, min=1, help="onnx: opset (default 17)."),
     precision: Optional[str] = typer.Option(None, help="coreml: compute precision fp16 (default) | fp32."),
     compress: Optional[str] = typer.Option(None, help="coreml: none | palettize-6bit | int8-weights."),
     data: Optional[Path] = typer.Option(None, "--data", help="Photos for int8 calibration and parity (default: scikit-image's)."),

@@ -253,6 +253,8 @@ CASES = [
     C("bench-out-full-at-end", "bench {tfl} --runs 2 --warmup 0 --out {tmp}/b.json --json", 2, "disk is full",
       fault="full_at_result", check="result_printed"),
     C("bench-adb-not-utf8", "bench {tfl} --device adb --adb {w}/adb_latin1 --timeout 20", 2, "USB debugging"),
+    C("bench-adb-not-executable", "bench {tfl} --device adb --adb {w}/notes.txt --timeout 5", 2, "notes.txt",
+      "cannot be run"),
     # inspect
     C("inspect-garbage", "inspect {w}/garbage.tflite", 2, "garbage.tflite", "LiteRT cannot load"),
     C("inspect-truncated", "inspect {w}/trunc/model.tflite", 2, "model.tflite"),
@@ -291,6 +293,7 @@ CASES = [
     C("export-bundle-proc", "export {run} --target tflite-fp32 --bundle /proc/x", 2, "--bundle", "/proc"),
     C("export-target", "export {run} --target tflite-int4 --out {tmp}/e", 2, "tflite-fp32"),
     C("export-num-calibration", "export {run} --num-calibration 0 --out {tmp}/e", 2, "--num-calibration"),
+    C("export-opset-0", "export {run} --target onnx --opset 0 --out {tmp}/e", 2, "--opset"),
     C("export-no-out", "export {run} --target tflite-fp32", 2, "--out"),
     C("export-contract", "export {w}/mismatch_run --target tflite-fp32 --out {tmp}/e", 2, "does not belong"),
     C("export-readonly", "export {run} --target tflite-fp32 --out {tmp}/ro/e", 2, "read-only",
