@@ -343,8 +343,8 @@ def export(
     target: str = typer.Option("tflite-int8", "--target",
                                help="tflite-fp32 | tflite-fp16 | tflite-int8 | onnx | coreml"),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the artifact and its metadata.json."),
-    bundle: Optional[Path] = typer.Option(None, "--bundle", help="Like --out, plus labels.txt and the metadata "
-                                          "JSON Schema: everything an app needs in one folder."),
+    bundle: Optional[Path] = typer.Option(None, "--bundle", help="Like --out, plus labels.txt, the metadata "
+                                          "JSON Schema and golden/ test vectors (TFLite): everything an app needs."),
     head: str = typer.Option("softmax", help="Output head: softmax | sigmoid (2 classes, exact) | logits."),
     layout: str = typer.Option("NHWC", help="onnx: input layout NHWC | NCHW."),
     opset: Optional[int] = typer.Option(None, min=1, help="onnx: opset (default 17)."),
@@ -541,7 +541,8 @@ def _photo_inputs(paths: list[Path], sample: Optional[str]) -> list:
 def predict(
     model: Optional[Path] = typer.Argument(None, help=BUILTIN_HELP),
     images: Optional[List[Path]] = typer.Argument(None, help="Photos (.jpg/.png)."),
-    out: Path = typer.Option(..., "--out", help="Folder for the outputs (<name>_<effect>.png)."),
+    out: Path = typer.Option(..., "--out", help="Folder for the outputs (<name>_<effect>.png); for a video "
+                             "(.mp4/.mov/.avi/.mkv) the output video file."),
     effect: str = typer.Option("mask", help="mask | overlay | blur (portrait mode)."),
     sample: Optional[str] = typer.Option(None, help="Also segment a photo bundled with scikit-image (astronaut, camera)."),
     threshold: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="p(person) threshold in 0..1 "
@@ -555,9 +556,15 @@ def predict(
 
     MODEL may be omitted only with --sample and no IMAGE; otherwise give a model
     path first (use 'builtin' for the built-in model).
+
+    A video (clip.mp4 --out out.mp4) is processed frame by frame with the apps' temporal smoothing
+    (EMA of p(person)); frames per second and flicker with and without smoothing are reported.
     """
     from mobile_kit.predict import predict as predict_fn
+    from mobile_kit.video import is_video
 
+    if (model is not None and is_video(model)) or any(is_video(p) for p in images or []):
+        return _predict_video(model, images, out, effect, threshold, input_norm, output_kind, as_json, quiet)
     if model is not None and model.suffix.lower() in (".jpg", ".jpeg", ".png") and model.is_file():
         images = [model] + list(images or [])
         model = None
@@ -582,6 +589,29 @@ def predict(
             stderr.print("[red]skipped[/] " + escape(r.error), highlight=False)
         raise DatasetError(f"{len(bad)} of {len(res)} photos could not be read (listed above); "
                            f"the other {len(res) - len(bad)} were written")
+
+
+def _predict_video(model, paths, out, effect, threshold, input_norm, output_kind, as_json, quiet):
+    """``predict clip.mp4 --out out.mp4``: a video through the effect with the apps' temporal smoothing."""
+    from mobile_kit.video import is_video, process_video
+
+    paths = list(paths or [])
+    if model is not None and is_video(model):
+        paths, model = [model] + paths, None
+    if model is not None and str(model) == "builtin":
+        model = None
+    if len(paths) != 1 or not is_video(paths[0]):
+        raise MobileKitError(f"expected one video file (and optionally a MODEL before it), found {[str(p) for p in paths]}")
+    dest = out if is_video(out) else out / f"{paths[0].stem}_{effect}.mp4"
+    seg = _segmenter(model, input_norm, output_kind, threads=2)
+    r = process_video(seg, paths[0], dest, effect=effect, threshold=threshold, progress=_progress(quiet))
+    if as_json:
+        print_json(r.to_dict())
+    else:
+        print_kv(f"predict video ({seg.path.name}, {effect})", {
+            "written": r.output, "frames": r.frames, "size": f"{r.width}x{r.height}", "source FPS": r.source_fps,
+            "processing FPS": r.processing_fps, f"flicker raw (mean |dmask|)": r.flicker_raw,
+            f"flicker with EMA alpha={r.ema_alpha}": r.flicker_smoothed, "person %": 100 * r.person_fraction})
 
 
 @app.command()
@@ -684,6 +714,32 @@ def inspect(
         rows["GPU delegate"] = "compatible" if g["compatible"] else "INCOMPATIBLE: " + "; ".join(
             f"node {o['node']} {o['op']}: {o['reason']}" for o in g["incompatible_ops"])
     print_kv("inspect", rows)
+
+
+@app.command()
+@user_errors(outputs={"bundle": ("BUNDLE", "dir")})
+def golden(
+    bundle: Path = typer.Argument(..., help="Bundle folder written by `mobilekit export --bundle` (model.tflite + metadata.json)."),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """(Re)write BUNDLE/golden/: test vectors the app cores must reproduce.
+
+    Runs the bundle's model.tflite with LiteRT on four scikit-image photos delivered as camera frames (ARGB, not at the model's size, one rotated 90 degrees, one rotated 270 degrees and mirrored).
+
+    Stores each case's input tensor, raw output, probabilities, mask and portrait composite as little-endian binaries plus golden/manifest.json (format: android_demo/GOLDEN.md). Check them with android_demo's GoldenCheck.
+    """
+    import json as _json
+
+    from mobile_kit.export.golden import write_golden
+
+    path = write_golden(bundle)
+    m = _json.loads(path.read_text())
+    if as_json:
+        print_json({"manifest": str(path), "cases": m["cases"], "tolerances": m["tolerances"]})
+    else:
+        print_table(f"golden vectors ({path})", ["case", "frame", "rotation", "mirror", "upright", "resize", "person %"],
+                    [[c["name"], f"{c['frame_width']}x{c['frame_height']}", c["rotation_degrees"], c["mirror"],
+                      f"{c['width']}x{c['height']}", c["resize"], f"{100 * c['person_fraction']:.1f}"] for c in m["cases"]])
 
 
 #: Exit statuses of an interrupted command (128 + SIGINT, 128 + SIGTERM).

@@ -68,6 +68,8 @@ def portrait_blur(image: np.ndarray, prob: np.ndarray, threshold: float = 0.5, b
     (bilinear) and composited with the photo at its full resolution, so person
     pixels keep every original detail and the cost is that of one resize of
     the photo rather than of a Gaussian whose kernel grows with the photo.
+    Photos no larger than ``working_side`` are processed exactly as the formula
+    pinned for the app cores (``android_demo/GOLDEN.md``).
 
     Parameters
     ----------
@@ -106,8 +108,15 @@ def portrait_blur(image: np.ndarray, prob: np.ndarray, threshold: float = 0.5, b
     if (wh, ww) != (h, w):
         blurred = cv2.resize(blurred, (w, h), interpolation=cv2.INTER_LINEAR)
         alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
-    bg = np.clip(blurred + 0.5, 0, 255).astype(np.uint8)
-    return cv2.blendLinear(image, bg, alpha, 1.0 - alpha)
+    # the full-resolution composite, a * img + (1 - a) * blurred (the pinned formula), in place: 12 MP x 3 floats
+    a = alpha[:, :, None]
+    out = image.astype(np.float32)
+    out *= a
+    blurred *= 1.0 - a
+    out += blurred
+    out += 0.5
+    np.clip(out, 0, 255, out=out)
+    return out.astype(np.uint8)
 
 
 EFFECTS = {"mask": mask_image, "overlay": overlay, "blur": portrait_blur}

@@ -229,7 +229,7 @@ def export_model(
 
 
 def write_bundle_extras(out_dir: Path, meta: ModelMetadata) -> None:
-    """``labels.txt`` (one class per line, channel order) and ``metadata.schema.json`` beside the artifact."""
+    """``labels.txt`` (one class per line, channel order), ``metadata.schema.json`` and ``golden/`` beside the artifact."""
     import json
 
     from mobile_kit.fileio import atomic_write_text
@@ -237,3 +237,6 @@ def write_bundle_extras(out_dir: Path, meta: ModelMetadata) -> None:
 
     atomic_write_text(out_dir / "labels.txt", "\n".join(meta.output.labels) + "\n")
     atomic_write_text(out_dir / "metadata.schema.json", json.dumps(load_schema("metadata"), indent=2) + "\n")
+    from mobile_kit.export.golden import write_golden_if_runnable
+
+    write_golden_if_runnable(out_dir, meta)  # golden/: test vectors for the app cores (android_demo/GOLDEN.md)
