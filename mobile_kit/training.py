@@ -377,14 +377,19 @@ def train(
     if resume:
         check_resume(out, config)
     model = build_model(arch, spec, 2, **options)
-    fresh = not out.exists() or not any(out.iterdir())
+    existed = out.exists()
+    fresh = not existed or not any(out.iterdir())
     try:
         prep = prepare_data(data, spec, val_fraction, seed, max_images, progress)
         history, best = fit(model, prep, out, epochs, batch_size, learning_rate, loss, seed, resume, augment,
                             progress, f"training {arch}", config=config)
     except BaseException:
         if fresh and out.is_dir() and not has_run(out):  # nothing resumable was made: leave no half run behind
-            shutil.rmtree(out, ignore_errors=True)
+            for p in ([out] if not existed else list(out.iterdir())):  # an empty folder the user made stays
+                if p.is_dir():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    p.unlink(missing_ok=True)
         raise
     recipe = {
         "data": str(data),

@@ -216,6 +216,8 @@ CASES = [
       check="no_out_r"),
     C("train-full-disk-mid-run", "train --data {ds} --out {tmp}/r --input-size 32 --epochs 2 --batch-size 2 "
       "--no-augment", 2, "history.json", "disk is full", fault="full_history", check="resumable_no_tmp"),
+    C("train-full-disk-first-epoch", "train --data {ds} --out {tmp}/r --input-size 32", 2, "disk is full",
+      fault="full_in_first_epoch", check="no_out_r"),
     C("train-seed-neg", "train --data {ds} --out {tmp}/r --seed -1", 2, "--seed"),
     C("train-data-missing", "train --data {w}/nods --out {tmp}/r --input-size 32", 2, "nods"),
     # eval
@@ -351,6 +353,15 @@ def _apply_fault(name, monkeypatch, tmp: Path, world):
         FsFault(monkeypatch, lambda p: p.startswith(str(tmp)) and "probe" not in p, errno.ENOSPC)
     elif name == "full_history":  # the disk fills up while history.json is written after the first epoch
         FsFault(monkeypatch, lambda p: Path(p).name.startswith(".history."), errno.ENOSPC, partial=True)
+    elif name == "full_in_first_epoch":  # TensorBoard logs/ exist, no checkpoint yet, then the disk is full
+        import mobile_kit.training as training
+
+        def fit(model, prep, out, *a, **k):
+            (out / "logs").mkdir(parents=True)
+            (out / "logs" / "events.out").write_bytes(b"x")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out / "checkpoints" / "ckpt-1.index"))
+
+        monkeypatch.setattr(training, "fit", fit)
     elif name == "full_staging":
         FsFault(monkeypatch, lambda p: fileio.STAGING_PREFIX in p, errno.ENOSPC)
     elif name == "half_write_staging":

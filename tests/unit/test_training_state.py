@@ -105,3 +105,20 @@ def test_no_validation_keeps_lowest_loss_epoch_and_resume_refuses_model_changes(
     assert (out / "metadata.json").read_bytes() == before  # nothing rewritten
     r = runner.invoke(app, ["train", "--data", str(one_photo), "--out", str(out), "--input-size", "32"])
     assert r.exit_code == 2 and "--resume" in r.output
+
+
+def test_failure_before_the_first_checkpoint_empties_the_run_but_keeps_a_users_folder(one_photo, tmp_path,
+                                                                                       monkeypatch):
+    import mobile_kit.training as training
+
+    def fit(model, prep, out, *a, **k):
+        (out / "logs").mkdir(parents=True)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "fit", fit)
+    mine = tmp_path / "mine"
+    mine.mkdir()  # an empty folder the user made (a mount point, say)
+    for out in (mine, tmp_path / "new"):
+        with pytest.raises(KeyboardInterrupt):
+            training.train(one_photo, out, epochs=1, val_fraction=0.0, **FAST)
+    assert mine.is_dir() and list(mine.iterdir()) == [] and not (tmp_path / "new").exists()
