@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 
 @contextlib.contextmanager
@@ -257,8 +257,13 @@ def recover_outputs(out_dir: str | Path) -> list[str]:
     return actions
 
 
-def commit_staged(staging: Path, out_dir: Path) -> list[Path]:
+def commit_staged(staging: Path, out_dir: Path, replaces: Iterable[str] = ()) -> list[Path]:
     """Move every entry of ``staging`` into ``out_dir`` as one unit: all new, or (on any failure) all old.
+
+    ``replaces`` names entries of an earlier unit that the new one supersedes
+    even when it has no file of that name (another target's artifact, the
+    extras of an earlier ``--bundle``): they are moved aside with the rest and
+    deleted on success, restored on failure.
 
     The old versions are first renamed into a hidden replaced-files folder
     (a journal records which), then the new ones are renamed into place, then
@@ -279,7 +284,7 @@ def commit_staged(staging: Path, out_dir: Path) -> list[Path]:
     had_old: list[str] = []
     placed: list[str] = []
     try:
-        for n in names:
+        for n in sorted(set(names) | set(replaces)):
             if (out_dir / n).exists() or (out_dir / n).is_symlink():
                 _rename(out_dir / n, replaced / n)
                 had_old.append(n)
@@ -301,14 +306,15 @@ def commit_staged(staging: Path, out_dir: Path) -> list[Path]:
 
 
 @contextlib.contextmanager
-def stage_outputs(out_dir: str | Path) -> Iterator[Path]:
+def stage_outputs(out_dir: str | Path, replaces: Iterable[str] = ()) -> Iterator[Path]:
     """Yield a hidden staging folder inside ``out_dir``; on success move its contents into place as one unit.
 
     Write an artifact, its ``metadata.json`` and any extras into the staging
     folder; they appear in ``out_dir`` together (:func:`commit_staged`) or not
     at all. On an exception, Ctrl-C or SIGTERM (and when an interrupt was
     swallowed by a library, see :func:`raise_if_interrupted`) nothing in
-    ``out_dir`` changes and the staging folder is removed.
+    ``out_dir`` changes and the staging folder is removed. ``replaces``: see
+    :func:`commit_staged`.
 
     Examples
     --------
@@ -323,7 +329,7 @@ def stage_outputs(out_dir: str | Path) -> Iterator[Path]:
     try:
         yield staging
         raise_if_interrupted()
-        commit_staged(staging, out_dir)
+        commit_staged(staging, out_dir, replaces)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

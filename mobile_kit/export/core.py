@@ -217,7 +217,8 @@ def export_model(
         from mobile_kit.specs import validate_metadata
 
         validate_metadata(art_meta.to_dict(), str(out_dir / METADATA_FILENAME))  # before anything is moved
-        with stage_outputs(out_dir) as stage:  # artifact + metadata (+ bundle extras) appear together or not at all
+        # artifact + metadata (+ bundle extras) appear together or not at all, replacing any earlier export's
+        with stage_outputs(out_dir, replaces=unit_files()) as stage:
             shutil.move(str(tmp_artifact), str(stage / tgt.filename))
             art_meta.save(stage / METADATA_FILENAME)
             if bundle:
@@ -226,6 +227,22 @@ def export_model(
     meta_path = out_dir / METADATA_FILENAME
     return ExportResult(target, artifact, meta_path, _size(artifact),
                         sha256_file(artifact) if artifact.is_file() else None, rep)
+
+
+#: What ``--bundle`` adds beside the artifact and its metadata.
+BUNDLE_EXTRAS = ("labels.txt", "metadata.schema.json", "golden")
+
+
+def unit_files() -> list[str]:
+    """Everything an export may leave in its folder: every registered target's artifact plus the bundle extras.
+
+    One folder holds one export: an earlier export's files are replaced as a
+    unit, so no other target's artifact and no stale bundle extras or golden
+    vectors of an earlier model stay beside the new pair.
+    """
+    from mobile_kit.export.registry import target_names
+
+    return sorted({get_target(n).filename for n in target_names()} | set(BUNDLE_EXTRAS))
 
 
 def write_bundle_extras(out_dir: Path, meta: ModelMetadata) -> None:

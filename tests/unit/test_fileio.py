@@ -166,3 +166,35 @@ def test_private_tempdir_collects_and_removes_temp_files(tmp_path, monkeypatch):
             assert tempfile.mkdtemp().startswith(str(d)) and os.environ["TMPDIR"] == str(d)
             raise KeyboardInterrupt
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_replaces_removes_an_earlier_units_extra_files_or_restores_them(tmp_path, monkeypatch, fail):
+    import os
+
+    import mobile_kit.fileio as fileio
+
+    _old_pair(tmp_path)
+    (tmp_path / "labels.txt").write_text("old labels")
+    (tmp_path / "golden").mkdir()
+    (tmp_path / "golden" / "manifest.json").write_text("{}")
+    (tmp_path / "notes.md").write_text("the user's own file")
+    if fail:
+        def flaky(src, dest):
+            if fileio.STAGING_PREFIX in str(src):
+                raise OSError(5, "injected", str(dest))
+            os.replace(src, dest)
+
+        monkeypatch.setattr(fileio, "_rename", flaky)
+    try:
+        with fileio.stage_outputs(tmp_path, replaces=("labels.txt", "golden", "model.onnx")) as stage:
+            (stage / "model.tflite").write_bytes(b"NEW MODEL")
+            (stage / "metadata.json").write_text("NEW META")
+    except OSError:
+        assert fail
+    if fail:
+        assert _listing(tmp_path) == ["golden", "labels.txt", "metadata.json", "model.tflite", "notes.md"]
+        assert (tmp_path / "golden" / "manifest.json").read_text() == "{}"
+    else:
+        assert _listing(tmp_path) == ["metadata.json", "model.tflite", "notes.md"]
+        assert (tmp_path / "model.tflite").read_bytes() == b"NEW MODEL"
