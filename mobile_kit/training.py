@@ -117,15 +117,20 @@ def read_run_state(out: str | Path) -> dict | None:
 
     out = Path(out)
     latest = tf.train.latest_checkpoint(str(out / "checkpoints")) if (out / "checkpoints").is_dir() else None
-    if latest is not None:
-        try:
-            raw = tf.train.load_variable(latest, STATE_CKPT_KEY)
-        except (tf.errors.NotFoundError, ValueError):
-            raw = b""
-        if raw:
-            return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
-    if (out / STATE_FILENAME).is_file():
-        return json.loads((out / STATE_FILENAME).read_text())
+    try:
+        if latest is not None:
+            try:
+                raw = tf.train.load_variable(latest, STATE_CKPT_KEY)
+            except (tf.errors.NotFoundError, ValueError):  # a checkpoint from before the state moved into it
+                raw = b""
+            if raw:
+                return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+        if (out / STATE_FILENAME).is_file():
+            return json.loads((out / STATE_FILENAME).read_text())
+    except (tf.errors.OpError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise MobileKitError(f"{out}: expected a readable run state in its checkpoint or {STATE_FILENAME}, found "
+                             f"one that cannot be read ({type(e).__name__}: {str(e).strip().splitlines()[0][:200]}); "
+                             "train into another --out") from None
     return None
 
 

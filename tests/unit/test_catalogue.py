@@ -133,6 +133,8 @@ def world(tiny_run, tmp_path_factory):
     shutil.copy(exp.metadata_path, w / "trunc" / "metadata.json")
     (w / "fake.onnx").write_bytes(b"\x08\x07garbage protobuf" * 5)
     (w / "notes.txt").write_text("hello")
+    (w / "corrupt_run").mkdir()
+    (w / "corrupt_run" / "train_state.json").write_text('{"history": [')  # a hand-edited or truncated state
     (w / "afile").write_text("I am a file")
     # metadata that passes the schema but disagrees with the model: 64x64 contract on a 32x32 model
     for name, src in (("mismatch_run", tiny_run / "model.keras"), ("mismatch_tfl", tfl)):
@@ -218,6 +220,8 @@ CASES = [
       "--no-augment", 2, "history.json", "disk is full", fault="full_history", check="resumable_no_tmp"),
     C("train-full-disk-first-epoch", "train --data {ds} --out {tmp}/r --input-size 32", 2, "disk is full",
       fault="full_in_first_epoch", check="no_out_r"),
+    C("train-resume-corrupt-state", "train --data {ds} --out {w}/corrupt_run --input-size 32 --resume", 2,
+      "train_state.json", "cannot be read"),
     C("train-seed-neg", "train --data {ds} --out {tmp}/r --seed -1", 2, "--seed"),
     C("train-data-missing", "train --data {w}/nods --out {tmp}/r --input-size 32", 2, "nods"),
     # eval
