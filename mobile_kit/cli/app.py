@@ -35,10 +35,19 @@ def _arch_names() -> str:
     return ", ".join(sorted(ARCHITECTURES))
 
 
-def _target_names() -> str:
+def _target_names(sep: str = ", ") -> str:
     from mobile_kit.export.registry import target_names
 
-    return ", ".join(target_names())
+    return sep.join(target_names())
+
+
+def _option_help(name: str) -> str:
+    """``--help`` of a target option, from the target that declares it (:mod:`mobile_kit.export.registry`)."""
+    from mobile_kit.export.registry import ALL_OPTIONS, target_names
+
+    target_names()
+    o = ALL_OPTIONS[name]
+    return o.help + (f" Default {o.default}." if o.default is not None else "")
 
 
 def _ensure_model_output(path: Path, option: str) -> Path:
@@ -340,25 +349,28 @@ def qat(
 @user_errors(outputs={"out": ("--out", "dir"), "bundle": ("--bundle", "dir")})
 def export(
     model: Optional[Path] = typer.Argument(None, help="Run folder, .keras or .h5 (default: the built-in model)."),
-    target: str = typer.Option("tflite-int8", "--target",
-                               help="tflite-fp32 | tflite-fp16 | tflite-int8 | onnx | coreml"),
+    target: str = typer.Option("tflite-int8", "--target", help=f"Export target: {_target_names(' | ')}."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the artifact and its metadata.json."),
     bundle: Optional[Path] = typer.Option(None, "--bundle", help="Like --out, plus labels.txt, the metadata "
                                           "JSON Schema and golden/ test vectors (TFLite): everything an app needs."),
     head: str = typer.Option("softmax", help="Output head: softmax | sigmoid (2 classes, exact) | logits."),
-    layout: str = typer.Option("NHWC", help="onnx: input layout NHWC | NCHW."),
-    opset: Optional[int] = typer.Option(None, min=1, help="onnx: opset (default 17)."),
-    precision: Optional[str] = typer.Option(None, help="coreml: compute precision fp16 (default) | fp32."),
-    compress: Optional[str] = typer.Option(None, help="coreml: none | palettize-6bit | int8-weights."),
+    layout: Optional[str] = typer.Option(None, help=_option_help("layout")),
+    opset: Optional[int] = typer.Option(None, min=1, help=_option_help("opset")),
+    precision: Optional[str] = typer.Option(None, help=_option_help("precision")),
+    compress: Optional[str] = typer.Option(None, help=_option_help("compress")),
     data: Optional[Path] = typer.Option(None, "--data", help="Photos for int8 calibration and parity (default: scikit-image's)."),
-    int8_io: str = typer.Option("int8", help="tflite-int8 input/output type: int8 | uint8."),
-    num_calibration: int = typer.Option(64, min=1, help="Representative-dataset size for int8."),
+    int8_io: Optional[str] = typer.Option(None, help=_option_help("int8_io")),
+    num_calibration: Optional[int] = typer.Option(None, min=1, help=_option_help("num_calibration")),
     skip_parity: bool = typer.Option(False, "--skip-parity", help="Keep the artifact even if parity fails."),
     split: str = typer.Option("all", help="Part of a --data dataset for calibration/parity: all | train | val."),
     as_json: bool = typer.Option(False, "--json"),
     quiet: bool = typer.Option(False, "--quiet"),
 ):
-    """Convert a Keras model, check parity against it and write the artifact + metadata.json."""
+    """Convert a Keras model, check parity against it and write the artifact + metadata.json.
+
+    Each target takes only its own options (an option for another target is an error). The contract is also
+    embedded in the artifact; TFLite exports carry standard TFLite metadata that MediaPipe Tasks and the LiteRT
+    Support library read."""
     from mobile_kit.export import export_model
 
     if (out is None) == (bundle is None):
@@ -376,6 +388,8 @@ def export(
             "parity": p["criterion"] + (" (NOT ENFORCED)" if p.get("skipped_enforcement") else ""),
             "max_abs": p.get("max_abs", "not run"), "mask IoU vs Keras": p.get("mask_iou", "not run"),
             "parity inputs": p.get("inputs", "none (structural checks only)")})
+    for w in r.warnings:
+        stderr.print(f"[bold yellow]warning:[/] {w}", highlight=False, markup=True, soft_wrap=True)
 
 
 def _segmenter(model, input_norm, output_kind, threads=None):
@@ -713,7 +727,32 @@ def inspect(
         g = r["gpu_delegate"]
         rows["GPU delegate"] = "compatible" if g["compatible"] else "INCOMPATIBLE: " + "; ".join(
             f"node {o['node']} {o['op']}: {o['reason']}" for o in g["incompatible_ops"])
+    m = r.get("metadata")
+    rows["contract"] = (f"{m['source']}: {m['target']}, input {m['input']['height']}x{m['input']['width']}x"
+                        f"{m['input']['channels']} x*{m['input']['scale']:.6g}+{m['input']['offset']}, "
+                        f"output {m['output']['kind']} {', '.join(m['output']['labels'])}") if m else "none"
+    e = r.get("embedded_metadata")
+    rows["embedded contract"] = (f"{e['name']} v{e['version']} {e['target']} ({e['precision']}), parity: "
+                                 f"{(e.get('parity') or {}).get('criterion', 'n/a')}") if e else "none"
+    t = r.get("tflite_metadata")
+    if t is not None:
+        rows["TFLite metadata"] = _describe_tflite_metadata(t)
     print_kv("inspect", rows)
+
+
+def _describe_tflite_metadata(t: dict) -> str:
+    if "unavailable" in t:
+        return t["unavailable"]
+    sub = (t.get("subgraph_metadata") or [{}])[0]
+    inp = (sub.get("input_tensor_metadata") or [{}])[0]
+    norm = next((u["options"] for u in inp.get("process_units") or [] if u.get("options_type") == "NormalizationOptions"),
+                None)
+    files = [f["name"] for o in sub.get("output_tensor_metadata") or [] for f in o.get("associated_files") or []]
+    files += [f["name"] for f in t.get("associated_files") or []]
+    return (f"{t.get('name')} v{t.get('version')} by {t.get('author')}; input "
+            f"{(inp.get('content') or {}).get('content_properties', {}).get('color_space', '?')}"
+            + (f" mean {norm['mean']} std {norm['std']}" if norm else " (quantized, no normalisation)")
+            + f"; files {', '.join(files)}; min parser {t.get('min_parser_version')}")
 
 
 @app.command()
