@@ -217,12 +217,17 @@ def _progress(quiet: bool):
 @user_errors
 def validate(
     data: Path = typer.Argument(..., help="Dataset folder with images/ and masks/ paired by file stem."),
+    task: str = typer.Option("person", "--task", help="person (binary masks/) | parsing (class ids in labels/)."),
+    label_map: Optional[Path] = typer.Option(None, "--label-map", help="parsing: label map JSON or shipped name "
+                                             "(ccp-8); every source id must be mapped."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ):
-    """Check a dataset: pairing, readable/complete files, binary masks, mask sizes."""
+    """Check a dataset: pairing, readable/complete files, binary masks (person) or mapped class ids (parsing),
+    mask sizes."""
     from mobile_kit.data import validate_dataset
+    from mobile_kit.tasks import get_task
 
-    rep = validate_dataset(data)
+    rep = validate_dataset(data, task=get_task(task, label_map=label_map, data=data))
     if as_json:
         print_json(rep.to_dict())
     else:

@@ -83,10 +83,12 @@ def test_flip_swaps_left_right_classes_synthetic():
 
 def test_flip_on_cihp_moves_each_side_to_the_other_class():
     need_shared(CIHP)
-    lut = swap_lut(20, CIHP_PAIRS)
+    task = get_task("parsing", label_map="cihp-20")  # flip pairs declared in the shipped CIHP label map
+    assert sorted(task.flip_pairs) == CIHP_PAIRS
+    lut = task.flip_lut()
     seen = 0
     for p in sorted((CIHP / "labels").glob("*.png")):
-        lab = load_label(p, num_classes=20)
+        lab = task.load_target(p)
         img = np.zeros(lab.shape + (3,), np.uint8)
         _, fl = hflip(img, lab, lut)
         for a, b in CIHP_PAIRS:
