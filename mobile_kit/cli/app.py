@@ -537,9 +537,9 @@ def bench(
         lat = r["latency_us"]
         table.append([Path(r["artifact"]).name, r["device"].get("model") or r["device"].get("cpu"), r["delegate"],
                       r["threads"], r["size_bytes"], lat["min"], lat.get("p50", "n/a"), lat.get("p90", lat.get("p95", "n/a")),
-                      (r.get("accuracy") or {}).get("person_iou", "n/a"), "; ".join(r.get("flags", []))])
+                      _headline(r.get("accuracy")), "; ".join(r.get("flags", []))])
     print_table(f"benchmark ({device})", ["artifact", "device", "delegate", "threads", "size_bytes", "min (us)",
-                                         "p50 (us)", "p90/p95 (us)", "person IoU", "flags"], table)
+                                         "p50 (us)", "p90/p95 (us)", "person IoU / mIoU", "flags"], table)
     for r in rows:
         if "error" in r:
             stderr.print(f"[red]failed[/] {r.get('device', {}).get('serial', '')} {r.get('delegate', '')}: {r['error']}",
@@ -567,6 +567,13 @@ def report(
         print_json(r)
     else:
         print_kv("report", r)
+
+
+def _headline(acc):
+    from mobile_kit.bench.report import headline_accuracy
+
+    v = headline_accuracy(acc)
+    return "n/a" if v is None else v
 
 
 def _photo_inputs(paths: list[Path], sample: Optional[str]) -> list:
