@@ -70,13 +70,17 @@ def person_free_crop(mask: np.ndarray, rng: np.random.Generator, min_side: int =
     return best
 
 
-def negatives_from(samples: list[RecipeSample], rng: np.random.Generator) -> list[RecipeSample]:
-    """Person-free crops (empty masks, teacher = empty) of the background of labelled photos."""
+def negatives_from(samples: list[RecipeSample], rng: np.random.Generator, min_side: int = 48) -> list[RecipeSample]:
+    """Person-free crops (empty masks, teacher = empty) of the background of labelled photos.
+
+    At most one crop per photo (the largest found by :func:`person_free_crop`,
+    sides >= ``min_side`` px); unlabelled photos give none.
+    """
     out = []
     for s in samples:
         if not s.labelled:
             continue
-        r = person_free_crop(s.mask, rng)
+        r = person_free_crop(s.mask, rng, min_side=min_side)
         if r is None:
             continue
         y, x, h, w = r

@@ -96,7 +96,8 @@ def load_recipe_data(primary: SourceSpec, cfg: RecipeConfig, spec: InputSpec, va
     if cfg.negatives or cfg.copy_paste:
         rng = np.random.default_rng([seed, 7])
         labelled = [s for k, v in pools.items() if k != "unlabelled" for s in v]
-        pools["negatives"] = negatives_from(labelled, rng)
+        min_side = max(8, min(48, min(spec.height, spec.width) // 4))  # 48 px at 256: not a smear when resized
+        pools["negatives"] = negatives_from(labelled, rng, min_side)
         if not pools["negatives"]:
             raise DatasetError("--negatives/--copy-paste: expected person-free background regions in the labelled "
                                "photos, found none large enough")
