@@ -47,6 +47,11 @@ STAGES = (
     (4, 64, 1, 1, 3),
 )
 HEAD_CHANNELS = 48
+#: BatchNorm momentum: 0.9 instead of Keras' 0.99. With depthwise layers and a
+#: high learning rate, 0.99 lags the fast-moving batch statistics so badly that
+#: the inference-mode model predicted no person at all after 4 epochs while the
+#: training-mode model scored IoU 0.85 on the same photos (measured).
+BN_MOMENTUM = 0.9
 #: Encoder stages whose output feeds the decoder (at 1/4, 1/8); the stem output is the 1/2 skip.
 SKIP_STAGES = (0, 1)
 
@@ -61,13 +66,13 @@ def _make_divisible(v: float, divisor: int = 8, min_value: int = 8) -> int:
 
 def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, relu: bool = True):
     x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     return layers.ReLU(6.0, name=f"{name}_relu")(x) if relu else x
 
 
 def _dw_bn(x, kernel: int, stride: int, name: str, relu: bool = True):
     x = layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_dw")(x)
-    x = layers.BatchNormalization(name=f"{name}_dwbn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_dwbn")(x)
     return layers.ReLU(6.0, name=f"{name}_dwrelu")(x) if relu else x
 
 
