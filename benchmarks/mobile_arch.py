@@ -159,7 +159,7 @@ def main(argv=None) -> int:
                              skip_parity=a.skip_parity)
             add(f"{label} {run.name} ({target})", r.artifact, load_segmenter(r.artifact, num_threads=a.threads),
                 run / "model.keras")
-        qat_int8 = sorted((run / "qat").glob("**/*int8*.tflite")) if (run / "qat").exists() else []
+        qat_int8 = sorted((run / "qat").glob("tflite-int8/model.tflite"))
         if qat_int8:
             add(f"{label} {run.name} (QAT int8)", qat_int8[0], load_segmenter(qat_int8[0], num_threads=a.threads),
                 run / "model.keras")
