@@ -87,6 +87,14 @@ def render_markdown(res: dict) -> str:
               f"Versions: {', '.join(f'{k} {v}' for k, v in res['versions'].items())}.",
               f"Commit: `{res['git_commit']}`, date {res['date']}.", "",
               "![person IoU vs latency, marker area ~ size](mobile_arch.png)", ""]
+    if res.get("ablation"):
+        lines += ["## Ablation (Keras float, same architecture, seed and sample budget)", "",
+                  "| run | recipe | portrait-248 val IoU | CCP val IoU | person-free % | training s |",
+                  "|---|---|---:|---:|---:|---:|"]
+        for r in res["ablation"]:
+            lines.append(f"| {r['run']} | {r['recipe']} | {r['portrait_val_iou']:.4f} | {r['ccp_val_iou']:.4f} | "
+                         f"{100 * r['person_free_fraction']:.1f} | {r['training_seconds']:.0f} |")
+        lines.append("")
     if res.get("notes"):
         lines += ["Notes:", ""] + [f"- {n}" for n in res["notes"]] + [""]
     return "\n".join(lines)
@@ -122,6 +130,9 @@ def main(argv=None) -> int:
     ap.add_argument("--commit", default=None)
     ap.add_argument("--skip-parity", action="store_true", help="keep new-model exports that fail parity (debugging)")
     ap.add_argument("--note", action="append", default=[], help="a line for the Markdown notes")
+    ap.add_argument("--ablation", type=Path, action="append", default=[],
+                    help="run folder scored for accuracy only (Keras float) and added to the ablation table of the "
+                         "existing OUT/mobile_arch.json (repeat); no latency runs")
     a = ap.parse_args(argv)
     portrait = SHARED / "data" / "portrait-248"
     ccp = SHARED / "data" / "ccp"
@@ -144,6 +155,27 @@ def main(argv=None) -> int:
     _, ccp_val, _ = source_split(SourceSpec("ccp", ccp), 0.2, 0)
     ccp_dir = write_binary_masks(SourceSpec("ccp", ccp), ccp_val, tmp / "ccp_val")
     free = [SHARED / "photos" / "portrait-tests" / n for n in PERSON_FREE]
+    if a.ablation:
+        res = json.loads((a.out / "mobile_arch.json").read_text())
+        abl = {r["run"]: r for r in res.get("ablation", [])}
+        for run in a.ablation:
+            meta = json.loads((run / "metadata.json").read_text())
+            rec = meta["training"].get("recipe")
+            seg = load_segmenter(run)
+            on = [k for k in ("extra_sources", "teacher", "unlabelled", "negatives", "copy_paste", "boundary_weight")
+                  if rec and rec.get(k)] if rec else []
+            abl[run.name] = {"run": run.name, "recipe": ", ".join(on) or "none (portrait-248 only, ce+dice)",
+                             "portrait_val_iou": evaluate(seg, portrait, split="val").person_iou,
+                             "ccp_val_iou": evaluate(seg, ccp_dir, split="all").person_iou,
+                             "person_free_fraction": person_free_fraction(seg, free)["mean"],
+                             "training_seconds": meta["training"]["seconds"], "training": meta["training"]}
+            print(json.dumps({k: v for k, v in abl[run.name].items() if k != "training"}), flush=True)
+        res["ablation"] = list(abl.values())
+        res["notes"] = res.get("notes", []) + a.note
+        atomic_write_text(a.out / "mobile_arch.json", json.dumps(res, indent=2) + "\n")
+        atomic_write_text(a.out / "mobile_arch.md", render_markdown(res))
+        print(render_markdown(res))
+        return 0
     models: dict[str, tuple[Path, object]] = {}  # name -> (artifact, segmenter)
     macs: dict[str, int] = {}
 
