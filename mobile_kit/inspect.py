@@ -153,9 +153,17 @@ def _tflite_report(path: Path, gpu: bool) -> dict:
             params += int(np.prod(t["shape"]))
         elif i in produced:  # op outputs and the input; not weights, not kernels' scratch buffers
             act += nbytes
+    from mobile_kit.errors import ExportError
+    from mobile_kit.export.tflite_metadata import read_tflite_metadata
+
+    try:
+        standard = read_tflite_metadata(path)
+    except ExportError as e:  # tflite-support missing: say so instead of failing the whole report
+        standard = {"unavailable": str(e)}
     rep = {
         "format": "tflite",
         "size_bytes": path.stat().st_size,
+        "tflite_metadata": standard,
         "parameters": params,
         "macs": macs,
         "activation_memory_bytes": {"sum_of_op_outputs": act},
@@ -186,26 +194,33 @@ def inspect_model(path: str | Path, gpu: bool = True) -> dict:
     dict
         Parameters, MACs (multiply-accumulates of conv/dense layers, one
         inference), activation memory estimate in bytes, op/layer counts,
-        input/output details, and for ``.tflite`` the GPU-delegate
-        compatibility check (:func:`gpu_compatibility`).
+        input/output details, for ``.tflite`` the GPU-delegate
+        compatibility check (:func:`gpu_compatibility`) and the standard TFLite
+        metadata (``tflite_metadata``); ``metadata`` (the contract in use and
+        where it came from) and ``embedded_metadata`` (the contract inside the
+        artifact, or ``None``).
 
     Raises
     ------
     ModelError
         Missing or unsupported file.
     """
-    from mobile_kit.runtime import KERAS_SUFFIXES, load_metadata_for, resolve_model_path
+    from mobile_kit.export.registry import format_for
+    from mobile_kit.runtime import embedded_metadata, load_metadata_for, resolve_model_path
 
     p = resolve_model_path(path)
-    if p.suffix in KERAS_SUFFIXES:
-        rep = _keras_report(p)
-    elif p.suffix == ".tflite":
-        rep = _tflite_report(p, gpu)
-    elif p.suffix == ".onnx":
-        rep = _onnx_report(p)
-    else:
-        raise ModelError(f"{p}: expected .keras, .h5, .tflite or .onnx, found {p.suffix}")
+    fmt = format_for(p)
+    if fmt.name not in REPORTS:
+        raise ModelError(f"{p}: expected {', '.join(sorted(REPORTS))} to inspect, found a {fmt.name} model")
+    rep = REPORTS[fmt.name](p, gpu)
+    inside = embedded_metadata(p)
     meta = load_metadata_for(p)
     rep["path"] = str(p)
-    rep["metadata"] = {"input": meta.input.to_dict(), "output": meta.output.to_dict(), "target": meta.target} if meta else None
+    rep["metadata"] = {"input": meta.input.to_dict(), "output": meta.output.to_dict(), "target": meta.target,
+                       "source": "metadata.json" if (p.parent / "metadata.json").is_file() else "embedded"} if meta else None
+    rep["embedded_metadata"] = inside.to_dict() if inside else None
     return rep
+
+
+#: Report builder per artifact format (:mod:`mobile_kit.export.registry`).
+REPORTS = {"keras": lambda p, gpu: _keras_report(p), "tflite": _tflite_report, "onnx": lambda p, gpu: _onnx_report(p)}

@@ -1,8 +1,11 @@
 """Load a model or artifact with its contract and run it on photos.
 
-:func:`load_segmenter` accepts a training run folder, a ``.keras`` file or a
-``.tflite`` file; the contract comes from ``metadata.json`` beside it, or from
-explicit :class:`InputSpec`/:class:`OutputSpec` for third-party models.
+:func:`load_segmenter` accepts a training run folder, a ``.keras``/``.h5`` file
+or an exported artifact (``.tflite``, ``.onnx``, ...); the contract comes from
+``metadata.json`` beside it, from the contract embedded in the artifact (a lone
+``.tflite`` copied without its ``metadata.json``), or from explicit
+:class:`InputSpec`/:class:`OutputSpec` for third-party models. Each format's
+runner comes from the export registry (:mod:`mobile_kit.export.registry`).
 """
 from __future__ import annotations
 
@@ -44,15 +47,65 @@ def resolve_model_path(path: str | Path | None) -> Path:
             if (p / name).is_file():
                 return p / name
         raise ModelError(f"{p}: expected {', '.join(MODEL_FILENAMES)} in this folder, found none")
-    if p.suffix not in KERAS_SUFFIXES + (".tflite", ".onnx"):
-        raise ModelError(f"{p}: expected a .keras, .h5, .tflite or .onnx model, found {p.suffix or 'no'} suffix")
+    from mobile_kit.export.registry import format_for
+
+    format_for(p)  # ModelError listing the known suffixes
     return p
 
 
+#: Fields of the contract that ``metadata.json`` and the embedded copy must agree on.
+CONTRACT_FIELDS = ("name", "version", "target", "precision", "input", "output")
+
+
+def _differences(a, b, prefix: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(set(a) | set(b)):
+            out += _differences(a.get(k), b.get(k), f"{prefix}{k}.")
+        return out
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return [] if abs(a - b) <= 1e-12 * max(1.0, abs(a)) else [prefix[:-1]]
+    return [] if a == b else [prefix[:-1]]
+
+
+def embedded_metadata(model_path: Path) -> ModelMetadata | None:
+    """The contract embedded in an artifact (TFLite associated file, ONNX ``metadata_props``, Core ML
+    user-defined metadata), or ``None`` when it carries none.
+
+    Raises
+    ------
+    ModelError
+        The embedded contract is unreadable or breaks the metadata schema.
+    """
+    from mobile_kit.export.registry import format_for
+    from mobile_kit.specs import validate_metadata
+
+    d = format_for(model_path).read_contract(model_path)
+    if d is None:
+        return None
+    validate_metadata(d, f"{model_path} (embedded contract)")
+    return ModelMetadata.from_dict(d)
+
+
 def load_metadata_for(model_path: Path) -> ModelMetadata | None:
-    """``metadata.json`` beside ``model_path``, or ``None`` if there is none."""
-    meta = model_path.parent / METADATA_FILENAME
-    return ModelMetadata.load(meta) if meta.is_file() else None
+    """The model's contract: ``metadata.json`` beside ``model_path``, else the one embedded in it, else ``None``.
+
+    Raises
+    ------
+    ModelError
+        Both exist and disagree on a contract field (:data:`CONTRACT_FIELDS`); the message names the fields.
+    """
+    side = model_path.parent / METADATA_FILENAME
+    beside = ModelMetadata.load(side) if side.is_file() else None
+    inside = embedded_metadata(model_path)
+    if beside is None or inside is None:
+        return beside or inside
+    a, b = beside.to_dict(), inside.to_dict()
+    diff = [f for k in CONTRACT_FIELDS for f in _differences({k: a.get(k)}, {k: b.get(k)})]
+    if diff:
+        raise ModelError(f"{side}: disagrees with the contract embedded in {model_path.name} on "
+                         f"{', '.join(diff)}; re-export, or remove the stale {METADATA_FILENAME}")
+    return beside
 
 
 def keras_source(path: str | Path | None, what: str) -> tuple[Path, ModelMetadata]:
@@ -103,20 +156,13 @@ class Segmenter:
     """
 
     def __init__(self, path: Path, metadata: ModelMetadata, num_threads: int | None = None):
+        from mobile_kit.export.registry import format_for
+
         self.path = path
         self.metadata = metadata
         self.num_threads = num_threads
-        self._keras = None
-        self._interp = None
-        self._ort = None
-        if path.suffix in KERAS_SUFFIXES:
-            self._keras = load_keras_model(path)
-        elif path.suffix == ".onnx":
-            self._ort = _make_onnx_session(path, num_threads)
-        else:
-            self._interp = _make_interpreter(path, num_threads)
-            self._in = self._interp.get_input_details()[0]
-            self._out = self._interp.get_output_details()[0]
+        self.format = format_for(path)
+        self.runner = self.format.open_runner(path, metadata.input, num_threads)
 
     @property
     def input_spec(self) -> InputSpec:
@@ -128,7 +174,7 @@ class Segmenter:
 
     @property
     def backend(self) -> str:
-        return "keras" if self._keras is not None else "onnxruntime" if self._ort is not None else "litert"
+        return self.format.backend or self.format.name
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """Run one normalised input.
@@ -143,29 +189,7 @@ class Segmenter:
         numpy.ndarray
             The first output without its batch axis, float32 (dequantized).
         """
-        if self._keras is not None:
-            return self._keras(x[None], training=False).numpy()[0]
-        if self._ort is not None:
-            xin = x[None].astype(np.float32)
-            if self.input_spec.layout == "NCHW":
-                xin = np.ascontiguousarray(xin.transpose(0, 3, 1, 2))
-            name = self._ort.get_inputs()[0].name
-            return np.asarray(self._ort.run(None, {name: xin})[0])[0].astype(np.float32)
-        d = self._in
-        if d["dtype"] in (np.int8, np.uint8):
-            scale, zp = d["quantization"]
-            info = np.iinfo(d["dtype"])
-            xq = np.clip(np.round(x / scale + zp), info.min, info.max).astype(d["dtype"])
-        else:
-            xq = x.astype(d["dtype"])
-        self._interp.set_tensor(d["index"], xq.reshape(d["shape"]))
-        self._interp.invoke()
-        o = self._out
-        y = self._interp.get_tensor(o["index"])
-        if o["dtype"] in (np.int8, np.uint8):
-            scale, zp = o["quantization"]
-            y = (y.astype(np.float32) - zp) * scale
-        return y[0].astype(np.float32)
+        return self.runner.run(x)
 
     def probability(self, image: np.ndarray, full_resolution: bool = True) -> np.ndarray:
         """p(person) for one photo.
@@ -190,29 +214,20 @@ class Segmenter:
         return upsample_probability(prob, image.shape[:2]) if full_resolution else prob
 
 
-def _make_onnx_session(path: Path, num_threads: int | None):
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        raise ModelError(f"{path}: running ONNX models needs onnxruntime: pip install \"mobilekit[onnx]\"") from None
-    opts = ort.SessionOptions()
-    if num_threads:
-        opts.intra_op_num_threads = num_threads
-    try:
-        return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
-    except Exception as e:
-        raise ModelError(f"{path}: expected an ONNX model, found one onnxruntime cannot load ({e})") from None
+class KerasRunner:
+    """A Keras model (``.keras``/``.h5``) run eagerly in float32."""
+
+    def __init__(self, path: Path, input_spec=None, num_threads: int | None = None):
+        self.model = load_keras_model(path)
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        return self.model(x[None], training=False).numpy()[0]
 
 
 def _make_interpreter(path: Path, num_threads: int | None):
-    from ai_edge_litert.interpreter import Interpreter
+    from mobile_kit.export.tflite import LiteRTRunner
 
-    try:
-        interp = Interpreter(model_path=str(path), num_threads=num_threads)
-        interp.allocate_tensors()
-    except Exception as e:
-        raise ModelError(f"{path}: expected a TFLite flatbuffer, found one LiteRT cannot load ({e})") from None
-    return interp
+    return LiteRTRunner(path, None, num_threads).interpreter
 
 
 def spec_from_tflite(path: Path, input_norm: str, output_kind: str, person_index: int | None = None) -> ModelMetadata:
@@ -275,12 +290,22 @@ def load_segmenter(
         Missing file, no metadata and no contract given, or unloadable model.
     """
     p = resolve_model_path(path)
-    meta = load_metadata_for(p)
-    if meta is None or input_norm or output_kind:
+    meta = None if (input_norm or output_kind) else load_metadata_for(p)
+    if meta is None:
         if p.suffix != ".tflite" or not (input_norm and output_kind):
             raise ModelError(
-                f"{p}: no {METADATA_FILENAME} beside it; for a third-party .tflite give both "
+                f"{p}: no {METADATA_FILENAME} beside it and no contract embedded in it; for a third-party .tflite "
+                "give both "
                 "--input-norm (0..1 | -1..1 | 0..255) and --output-kind (softmax | sigmoid | logits)"
             )
         meta = spec_from_tflite(p, input_norm, output_kind, person_index)
     return Segmenter(p, meta, num_threads=num_threads)
+
+
+def _register_keras_format():
+    from mobile_kit.export.registry import ArtifactFormat, register_format
+
+    return register_format(ArtifactFormat("keras", KERAS_SUFFIXES, KerasRunner))
+
+
+KERAS_FORMAT = _register_keras_format()

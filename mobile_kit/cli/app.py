@@ -34,10 +34,19 @@ def _arch_names() -> str:
     return ", ".join(sorted(ARCHITECTURES))
 
 
-def _target_names() -> str:
+def _target_names(sep: str = ", ") -> str:
     from mobile_kit.export.registry import target_names
 
-    return ", ".join(target_names())
+    return sep.join(target_names())
+
+
+def _option_help(name: str) -> str:
+    """``--help`` of a target option, from the target that declares it (:mod:`mobile_kit.export.registry`)."""
+    from mobile_kit.export.registry import ALL_OPTIONS, target_names
+
+    target_names()
+    o = ALL_OPTIONS[name]
+    return o.help + (f" Default {o.default}." if o.default is not None else "")
 
 
 def user_errors(fn):
@@ -238,25 +247,28 @@ def qat(
 @user_errors
 def export(
     model: Optional[Path] = typer.Argument(None, help="Run folder, .keras or .h5 (default: the built-in model)."),
-    target: str = typer.Option("tflite-int8", "--target",
-                               help="tflite-fp32 | tflite-fp16 | tflite-int8 | onnx | coreml"),
+    target: str = typer.Option("tflite-int8", "--target", help=f"Export target: {_target_names(' | ')}."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the artifact and its metadata.json."),
-    bundle: Optional[Path] = typer.Option(None, "--bundle", help="Like --out, plus labels.txt and the metadata "
-                                          "JSON Schema: everything an app needs in one folder."),
+    bundle: Optional[Path] = typer.Option(None, "--bundle", help="Like --out, plus labels.txt, the metadata "
+                                          "JSON Schema and golden/ test vectors (TFLite): everything an app needs."),
     head: str = typer.Option("softmax", help="Output head: softmax | sigmoid (2 classes, exact) | logits."),
-    layout: str = typer.Option("NHWC", help="onnx: input layout NHWC | NCHW."),
-    opset: Optional[int] = typer.Option(None, help="onnx: opset (default 17)."),
-    precision: Optional[str] = typer.Option(None, help="coreml: compute precision fp16 (default) | fp32."),
-    compress: Optional[str] = typer.Option(None, help="coreml: none | palettize-6bit | int8-weights."),
+    layout: Optional[str] = typer.Option(None, help=_option_help("layout")),
+    opset: Optional[int] = typer.Option(None, help=_option_help("opset")),
+    precision: Optional[str] = typer.Option(None, help=_option_help("precision")),
+    compress: Optional[str] = typer.Option(None, help=_option_help("compress")),
     data: Optional[Path] = typer.Option(None, "--data", help="Photos for int8 calibration and parity (default: scikit-image's)."),
-    int8_io: str = typer.Option("int8", help="tflite-int8 input/output type: int8 | uint8."),
-    num_calibration: int = typer.Option(64, min=1, help="Representative-dataset size for int8."),
+    int8_io: Optional[str] = typer.Option(None, help=_option_help("int8_io")),
+    num_calibration: Optional[int] = typer.Option(None, min=1, help=_option_help("num_calibration")),
     skip_parity: bool = typer.Option(False, "--skip-parity", help="Keep the artifact even if parity fails."),
     split: str = typer.Option("all", help="Part of a --data dataset for calibration/parity: all | train | val."),
     as_json: bool = typer.Option(False, "--json"),
     quiet: bool = typer.Option(False, "--quiet"),
 ):
-    """Convert a Keras model, check parity against it and write the artifact + metadata.json."""
+    """Convert a Keras model, check parity against it and write the artifact + metadata.json.
+
+    Each target takes only its own options (an option for another target is an error). The contract is also
+    embedded in the artifact; TFLite exports carry standard TFLite metadata that MediaPipe Tasks and the LiteRT
+    Support library read."""
     from mobile_kit.export import export_model
 
     if (out is None) == (bundle is None):
@@ -274,6 +286,8 @@ def export(
             "parity": p["criterion"] + (" (NOT ENFORCED)" if p.get("skipped_enforcement") else ""),
             "max_abs": p.get("max_abs", "not run"), "mask IoU vs Keras": p.get("mask_iou", "not run"),
             "parity inputs": p.get("inputs", "none (structural checks only)")})
+    for w in r.warnings:
+        stderr.print(f"[bold yellow]warning:[/] {w}", highlight=False, markup=True, soft_wrap=True)
 
 
 def _segmenter(model, input_norm, output_kind, threads=None):
@@ -432,7 +446,8 @@ def _read_images(paths: list[Path], sample: Optional[str]):
 def predict(
     model: Optional[Path] = typer.Argument(None, help=BUILTIN_HELP),
     images: Optional[List[Path]] = typer.Argument(None, help="Photos (.jpg/.png)."),
-    out: Path = typer.Option(..., "--out", help="Folder for the outputs (<name>_<effect>.png)."),
+    out: Path = typer.Option(..., "--out", help="Folder for the outputs (<name>_<effect>.png); for a video "
+                             "(.mp4/.mov/.avi/.mkv) the output video file."),
     effect: str = typer.Option("mask", help="mask | overlay | blur (portrait mode)."),
     sample: Optional[str] = typer.Option(None, help="Also segment a photo bundled with scikit-image (astronaut, camera)."),
     threshold: Optional[float] = typer.Option(None),
@@ -445,9 +460,15 @@ def predict(
 
     MODEL may be omitted only with --sample and no IMAGE; otherwise give a model
     path first (use 'builtin' for the built-in model).
+
+    A video (clip.mp4 --out out.mp4) is processed frame by frame with the apps' temporal smoothing
+    (EMA of p(person)); frames per second and flicker with and without smoothing are reported.
     """
     from mobile_kit.predict import predict as predict_fn
+    from mobile_kit.video import is_video
 
+    if (model is not None and is_video(model)) or any(is_video(p) for p in images or []):
+        return _predict_video(model, images, out, effect, threshold, input_norm, output_kind, as_json, quiet)
     if model is not None and model.suffix.lower() in (".jpg", ".jpeg", ".png") and model.is_file():
         images = [model] + list(images or [])
         model = None
@@ -461,6 +482,29 @@ def predict(
     else:
         print_table(f"predict ({seg.path.name}, {effect})", ["source", "size", "person %", "written"],
                     [[r.source, f"{r.width}x{r.height}", f"{100 * r.person_fraction:.1f}", r.output] for r in res])
+
+
+def _predict_video(model, paths, out, effect, threshold, input_norm, output_kind, as_json, quiet):
+    """``predict clip.mp4 --out out.mp4``: a video through the effect with the apps' temporal smoothing."""
+    from mobile_kit.video import is_video, process_video
+
+    paths = list(paths or [])
+    if model is not None and is_video(model):
+        paths, model = [model] + paths, None
+    if model is not None and str(model) == "builtin":
+        model = None
+    if len(paths) != 1 or not is_video(paths[0]):
+        raise MobileKitError(f"expected one video file (and optionally a MODEL before it), found {[str(p) for p in paths]}")
+    dest = out if is_video(out) else out / f"{paths[0].stem}_{effect}.mp4"
+    seg = _segmenter(model, input_norm, output_kind, threads=2)
+    r = process_video(seg, paths[0], dest, effect=effect, threshold=threshold, progress=_progress(quiet))
+    if as_json:
+        print_json(r.to_dict())
+    else:
+        print_kv(f"predict video ({seg.path.name}, {effect})", {
+            "written": r.output, "frames": r.frames, "size": f"{r.width}x{r.height}", "source FPS": r.source_fps,
+            "processing FPS": r.processing_fps, f"flicker raw (mean |dmask|)": r.flicker_raw,
+            f"flicker with EMA alpha={r.ema_alpha}": r.flicker_smoothed, "person %": 100 * r.person_fraction})
 
 
 @app.command()
@@ -554,7 +598,58 @@ def inspect(
         g = r["gpu_delegate"]
         rows["GPU delegate"] = "compatible" if g["compatible"] else "INCOMPATIBLE: " + "; ".join(
             f"node {o['node']} {o['op']}: {o['reason']}" for o in g["incompatible_ops"])
+    m = r.get("metadata")
+    rows["contract"] = (f"{m['source']}: {m['target']}, input {m['input']['height']}x{m['input']['width']}x"
+                        f"{m['input']['channels']} x*{m['input']['scale']:.6g}+{m['input']['offset']}, "
+                        f"output {m['output']['kind']} {', '.join(m['output']['labels'])}") if m else "none"
+    e = r.get("embedded_metadata")
+    rows["embedded contract"] = (f"{e['name']} v{e['version']} {e['target']} ({e['precision']}), parity: "
+                                 f"{(e.get('parity') or {}).get('criterion', 'n/a')}") if e else "none"
+    t = r.get("tflite_metadata")
+    if t is not None:
+        rows["TFLite metadata"] = _describe_tflite_metadata(t)
     print_kv("inspect", rows)
+
+
+def _describe_tflite_metadata(t: dict) -> str:
+    if "unavailable" in t:
+        return t["unavailable"]
+    sub = (t.get("subgraph_metadata") or [{}])[0]
+    inp = (sub.get("input_tensor_metadata") or [{}])[0]
+    norm = next((u["options"] for u in inp.get("process_units") or [] if u.get("options_type") == "NormalizationOptions"),
+                None)
+    files = [f["name"] for o in sub.get("output_tensor_metadata") or [] for f in o.get("associated_files") or []]
+    files += [f["name"] for f in t.get("associated_files") or []]
+    return (f"{t.get('name')} v{t.get('version')} by {t.get('author')}; input "
+            f"{(inp.get('content') or {}).get('content_properties', {}).get('color_space', '?')}"
+            + (f" mean {norm['mean']} std {norm['std']}" if norm else " (quantized, no normalisation)")
+            + f"; files {', '.join(files)}; min parser {t.get('min_parser_version')}")
+
+
+@app.command()
+@user_errors
+def golden(
+    bundle: Path = typer.Argument(..., help="Bundle folder written by `mobilekit export --bundle` (model.tflite + metadata.json)."),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """(Re)write BUNDLE/golden/: test vectors the app cores must reproduce.
+
+    Runs the bundle's model.tflite with LiteRT on four scikit-image photos delivered as camera frames (ARGB, not at the model's size, one rotated 90 degrees, one rotated 270 degrees and mirrored).
+
+    Stores each case's input tensor, raw output, probabilities, mask and portrait composite as little-endian binaries plus golden/manifest.json (format: android_demo/GOLDEN.md). Check them with android_demo's GoldenCheck.
+    """
+    import json as _json
+
+    from mobile_kit.export.golden import write_golden
+
+    path = write_golden(bundle)
+    m = _json.loads(path.read_text())
+    if as_json:
+        print_json({"manifest": str(path), "cases": m["cases"], "tolerances": m["tolerances"]})
+    else:
+        print_table(f"golden vectors ({path})", ["case", "frame", "rotation", "mirror", "upright", "resize", "person %"],
+                    [[c["name"], f"{c['frame_width']}x{c['frame_height']}", c["rotation_degrees"], c["mirror"],
+                      f"{c['width']}x{c['height']}", c["resize"], f"{100 * c['person_fraction']:.1f}"] for c in m["cases"]])
 
 
 def main():  # console-script entry point

@@ -4,13 +4,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from mobile_kit.errors import ModelError, ParityError
-from mobile_kit.export.parity import parity_report
+from mobile_kit.errors import ExportError, ModelError, ParityError
 from mobile_kit.export.registry import check_requirements, get_target
 from mobile_kit.fileio import sha256_file
 from mobile_kit.progress import NullProgress, Progress
@@ -30,6 +29,7 @@ class ExportResult:
     size_bytes: int
     sha256: str | None
     parity: dict
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -39,6 +39,7 @@ class ExportResult:
             "size_bytes": self.size_bytes,
             "sha256": self.sha256,
             "parity": self.parity,
+            "warnings": list(self.warnings),
         }
 
 
@@ -88,12 +89,12 @@ def export_model(
     target: str,
     out_dir: str | Path,
     data: str | Path | None = None,
-    int8_io: str = "int8",
-    num_calibration: int = 64,
+    int8_io: str | None = None,
+    num_calibration: int | None = None,
     skip_parity: bool = False,
     split: str = "all",
     head: str = "softmax",
-    layout: str = "NHWC",
+    layout: str | None = None,
     opset: int | None = None,
     precision: str | None = None,
     compress: str | None = None,
@@ -104,8 +105,11 @@ def export_model(
 
     The model is folded first (ACNet branches, BatchNorm; a QAT model is used
     as is), its head swapped if asked, converted, and the artifact run against
-    the source Keras model on fixed real photos (see
-    :mod:`mobile_kit.export.parity`).
+    the source Keras model on fixed real photos (:mod:`mobile_kit.verify`).
+    The target then embeds the contract in the artifact (TFLite: standard
+    metadata + ``mobilekit_metadata.json``; ONNX: ``metadata_props``; Core ML:
+    user-defined metadata), and the artifact is checked to run bit-identically
+    after embedding.
 
     Parameters
     ----------
@@ -113,17 +117,21 @@ def export_model(
         Run folder, ``.keras`` or ``.h5`` with ``metadata.json`` beside it;
         ``None`` = the built-in model.
     target : str
-        A registered target: ``tflite-fp32``, ``tflite-fp16``, ``tflite-int8``,
-        ``onnx``, ``coreml``.
+        A registered target (:func:`mobile_kit.export.registry.target_names`):
+        ``tflite-fp32``, ``tflite-fp16``, ``tflite-int8``, ``onnx``, ``coreml``.
     out_dir : path
         Folder for the artifact and its ``metadata.json``.
     data : path, optional
         Dataset (or folder of photos) for calibration and the parity inputs;
         default: photos bundled with scikit-image.
-    int8_io : {"int8", "uint8"}
-        Input/output tensor type of ``tflite-int8``.
-    num_calibration : int
-        Representative-dataset size for int8.
+    int8_io, num_calibration : optional
+        ``tflite-int8`` only: I/O tensor type ``int8`` (default) | ``uint8``;
+        representative-dataset size (default 64).
+    layout, opset : optional
+        ``onnx`` only: input layout ``NHWC`` (default) | ``NCHW``; opset (default 17).
+    precision, compress : optional
+        ``coreml`` only: compute precision ``fp16`` (default) | ``fp32``; weight
+        compression ``none`` | ``palettize-6bit`` | ``int8-weights``.
     skip_parity : bool
         Write the artifact even if parity fails (the report says so).
     split : {"all", "train", "val"}
@@ -131,14 +139,6 @@ def export_model(
         come from (``train`` keeps validation photos unseen).
     head : {"softmax", "sigmoid", "logits"}
         Output head (:func:`mobile_kit.reparam.head.swap_head`).
-    layout : {"NHWC", "NCHW"}
-        ONNX input layout.
-    opset : int, optional
-        ONNX opset (default 17).
-    precision : {"fp16", "fp32"}, optional
-        Core ML compute precision (default fp16).
-    compress : {"none", "palettize-6bit", "int8-weights"}, optional
-        Core ML weight compression.
     bundle : bool
         Also write ``labels.txt`` and the metadata JSON Schema: everything an
         app needs in ``out_dir``.
@@ -146,24 +146,28 @@ def export_model(
     Returns
     -------
     ExportResult
+        With ``warnings``: runtimes that will refuse the artifact and the flag that fixes it.
 
     Raises
     ------
+    ExportError
+        An option that the target does not take (e.g. ``layout`` for ``tflite-int8``); the converter
+        failed; the target's optional dependency is missing (the message gives the install command).
     UnknownNameError
-        Unknown target, head, layout, precision or compression.
+        Unknown target, head, or an option value outside its choices.
     ModelError
         Source is not a Keras model with metadata; a head that cannot be swapped.
-    ExportError
-        The converter failed, or the target's optional dependency is missing
-        (the message gives the install command).
     ParityError
         The artifact disagrees with the source beyond the target's tolerance
         (nothing is written unless ``skip_parity``).
     """
     from mobile_kit.reparam.head import swap_head
     from mobile_kit.runtime import Segmenter, keras_source, load_keras_model
+    from mobile_kit.verify import parity_report
 
     tgt = get_target(target)
+    opts = tgt.resolve_options({"int8_io": int8_io, "num_calibration": num_calibration, "layout": layout,
+                                "opset": opset, "precision": precision, "compress": compress})
     check_requirements(tgt)
     src, meta = keras_source(source, "export")
     if Path(out_dir).resolve() == src.parent.resolve():
@@ -183,41 +187,37 @@ def export_model(
     convert_model, out_spec = swap_head(convert_model, head, meta.output)
 
     art_meta = ModelMetadata.from_dict(meta.to_dict())
-    art_meta.target, art_meta.precision = target, tgt.precision
-    if target == "coreml":
-        art_meta.precision = "float32" if precision == "fp32" else "float16"
+    art_meta.target, art_meta.precision = target, tgt.precision_for(opts)
     art_meta.output = out_spec
     art_meta.source_sha256 = sha256_file(src)
-    if target == "onnx" and layout == "NCHW":
-        from dataclasses import replace
-
-        art_meta.input = replace(spec, layout="NCHW")
+    art_meta.input = tgt.contract_input(spec, opts)
     calib, calib_src = [], None
     if tgt.needs_calibration:
         from mobile_kit.quant.calibration import calibration_images
 
         with progress.task("calibration images", 1) as t:
-            calib, calib_src = calibration_images(data, num_calibration, split=split)
+            calib, calib_src = calibration_images(data, opts["num_calibration"], split=split)
             t.advance()
-    options = {"int8_io": int8_io, "layout": layout, "opset": opset, "precision": precision, "compress": compress,
-               "metadata": {"labels": list(out_spec.labels), "version": meta.version, "author": "mobilekit",
-                            "license": meta.provenance or "see metadata.json",
-                            "description": f"{meta.name}: person segmentation, {out_spec.kind} output",
-                            "contract": {"input": art_meta.input.to_dict(), "output": out_spec.to_dict()}}}
     out_dir = Path(out_dir)
     with tempfile.TemporaryDirectory() as tmp:
         tmp_artifact = Path(tmp) / tgt.filename
         with progress.task(f"converting to {target}", 1) as t:
-            tgt.convert(convert_model, spec, calib, options, tmp_artifact)
+            tgt.convert(convert_model, spec, calib, opts, tmp_artifact)
             t.advance()
-        runs, why = tgt.runs_here()
+        runs, why = tgt.format.runs_here()
+        probe = None
         with progress.task("parity check", 1) as t:
             if runs:
                 seg = Segmenter(tmp_artifact, art_meta, num_threads=2)
                 imgs, img_src = parity_images(data, split=split)
                 rep = parity_report(model, seg, imgs, spec, meta.output, img_src)
+                from mobile_kit.preprocess import to_model_input
+
+                probe = to_model_input(imgs[0], spec)
+                probe_out = seg.run(probe)
+                del seg
             else:
-                rep = dict(tgt.verify(tmp_artifact, convert_model, compress or "none"), reason=why)
+                rep = dict(tgt.verify(tmp_artifact, convert_model, opts), reason=why)
             t.advance()
         ok, reason = tgt.parity(rep)
         rep.update({"target": target, "passed": ok, "criterion": reason,
@@ -229,24 +229,40 @@ def export_model(
         art_meta.parity = rep
         if fold_info is not None:
             art_meta.training = dict(art_meta.training, fold=fold_info)
-        art_meta.io = tgt.io_details(tmp_artifact)
-        if target == "tflite-int8":
-            art_meta.quantization = {"input": art_meta.io["input"], "output": art_meta.io["output"],
-                                     "calibration": calib_src, "weights": "per-channel int8"}
+        art_meta.io = tgt.format.io_details(tmp_artifact)
+        art_meta.quantization = tgt.quantization(art_meta.io, calib_src)
         from mobile_kit.specs import validate_metadata
 
         validate_metadata(art_meta.to_dict(), str(out_dir / METADATA_FILENAME))  # before anything is moved
+        with progress.task("embedding the contract", 1) as t:
+            tgt.embed(tmp_artifact, art_meta)
+            if probe is not None:
+                _check_embedding_changed_nothing(tmp_artifact, art_meta, probe, probe_out)
+            t.advance()
+        warnings = list(tgt.warnings(art_meta.io, opts))
         _move_into_place(tmp_artifact, out_dir / tgt.filename)
     artifact = out_dir / tgt.filename
     meta_path = art_meta.save(out_dir / METADATA_FILENAME)
     if bundle:
         write_bundle_extras(out_dir, art_meta)
     return ExportResult(target, artifact, meta_path, _size(artifact),
-                        sha256_file(artifact) if artifact.is_file() else None, rep)
+                        sha256_file(artifact) if artifact.is_file() else None, rep, warnings)
+
+
+def _check_embedding_changed_nothing(artifact: Path, meta: ModelMetadata, x: np.ndarray, before: np.ndarray) -> None:
+    """The artifact with its embedded contract must compute exactly what it computed before embedding."""
+    from mobile_kit.runtime import Segmenter
+    from mobile_kit.verify import EMBED_MAX_ABS
+
+    after = Segmenter(artifact, meta, num_threads=2).run(x)
+    diff = float(np.abs(after - before).max())
+    if diff > EMBED_MAX_ABS:
+        raise ExportError(f"{artifact.name}: embedding the contract changed the model's output by {diff:.3g} "
+                          f"(expected bit-identical); nothing written")
 
 
 def write_bundle_extras(out_dir: Path, meta: ModelMetadata) -> None:
-    """``labels.txt`` (one class per line, channel order) and ``metadata.schema.json`` beside the artifact."""
+    """``labels.txt`` (one class per line, channel order), ``metadata.schema.json`` and ``golden/`` beside the artifact."""
     import json
 
     from mobile_kit.fileio import atomic_write_text
@@ -254,3 +270,6 @@ def write_bundle_extras(out_dir: Path, meta: ModelMetadata) -> None:
 
     atomic_write_text(out_dir / "labels.txt", "\n".join(meta.output.labels) + "\n")
     atomic_write_text(out_dir / "metadata.schema.json", json.dumps(load_schema("metadata"), indent=2) + "\n")
+    from mobile_kit.export.golden import write_golden_if_runnable
+
+    write_golden_if_runnable(out_dir, meta)  # golden/: test vectors for the app cores (android_demo/GOLDEN.md)

@@ -21,14 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from mobile_kit.errors import ExportError, UnknownNameError
-from mobile_kit.export.parity import FP16_MEAN_ABS, FP16_MIN_MASK_IOU, mean_and_mask_check
-from mobile_kit.export.registry import Target, register_target
+from mobile_kit.errors import ExportError, ModelError
+from mobile_kit.export.registry import ArtifactFormat, Option, Target, artifact_text, register_target
+from mobile_kit.verify import FP16_MEAN_ABS, FP16_MIN_MASK_IOU, mean_and_mask_check
 
 COMPRESSIONS = ("none", "palettize-6bit", "int8-weights")
 PRECISIONS = ("fp16", "fp32")
 INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
+#: ``user_defined_metadata`` key of the embedded contract (``metadata.json`` content).
+CONTRACT_KEY = "mobilekit"
 #: fp16 storage rounds to 11 significant bits: relative 2^-11; subnormals lose absolute 2^-24.
 FP16_RTOL, FP16_ATOL = 2.0**-10, 2.0**-24
 
@@ -42,12 +44,8 @@ def coreml_runs_here() -> tuple[bool, str]:
 def convert_coreml(model, spec, calibration, options, dest: Path) -> None:
     import coremltools as ct
 
-    precision = options.get("precision") or "fp16"
-    compress = options.get("compress") or "none"
-    if precision not in PRECISIONS:
-        raise UnknownNameError("Core ML precision", precision, PRECISIONS)
-    if compress not in COMPRESSIONS:
-        raise UnknownNameError("Core ML compression", compress, COMPRESSIONS)
+    precision = options["precision"]
+    compress = options["compress"]
     gray = spec.channels == 1
     if isinstance(spec.scale, tuple):
         raise ExportError("Core ML's ImageType takes one scale for all channels; this model's input normalisation "
@@ -76,18 +74,70 @@ def convert_coreml(model, spec, calibration, options, dest: Path) -> None:
     if out_name != OUTPUT_NAME:
         ct.utils.rename_feature(spec_pb, out_name, OUTPUT_NAME)
         ml = ct.models.MLModel(spec_pb, weights_dir=ml.weights_dir, skip_model_load=platform.system() != "Darwin")
-    meta = options.get("metadata") or {}
-    ml.author = meta.get("author", "mobilekit")
-    ml.license = meta.get("license", "see provenance")
-    ml.short_description = meta.get("description", "person segmentation: p(person) per pixel")
-    ml.version = str(meta.get("version", "0"))
-    ml.output_description[OUTPUT_NAME] = (f"p(class) per pixel, NHWC 1x{spec.height}x{spec.width}xC, "
-                                          f"classes {', '.join(meta.get('labels', []))}")
     ml.input_description[INPUT_NAME] = (f"{'grayscale' if gray else 'RGB'} image {spec.width}x{spec.height}; "
                                         f"pixel*{spec.scale:.6g}+{spec.offset:g} applied by Core ML")
-    ml.user_defined_metadata["labels"] = ",".join(meta.get("labels", []))
-    ml.user_defined_metadata["mobilekit"] = json.dumps(meta.get("contract", {}))
     ml.save(str(dest))
+
+
+def embed_coreml(artifact: Path, meta) -> None:
+    """Author, licence, description, version, labels and the contract (``user_defined_metadata['mobilekit']``)."""
+    import shutil
+    import tempfile
+
+    ml = _load(artifact)
+    text = artifact_text(meta)
+    spec = meta.input
+    ml.author, ml.license, ml.short_description, ml.version = (text["author"], text["license"], text["description"],
+                                                               text["version"])
+    ml.output_description[OUTPUT_NAME] = (f"p(class) per pixel, NHWC 1x{spec.height}x{spec.width}xC, "
+                                          f"classes {', '.join(text['labels'])}")
+    ml.user_defined_metadata["labels"] = ",".join(text["labels"])
+    ml.user_defined_metadata[CONTRACT_KEY] = json.dumps(meta.to_dict())
+    with tempfile.TemporaryDirectory() as tmp:
+        staged = Path(tmp) / artifact.name
+        ml.save(str(staged))
+        shutil.rmtree(artifact)
+        shutil.copytree(staged, artifact)
+
+
+def read_coreml_contract(path: Path) -> dict | None:
+    """The contract in ``user_defined_metadata['mobilekit']``, or ``None`` (also when coremltools is missing)."""
+    try:
+        raw = _load(path).user_defined_metadata.get(CONTRACT_KEY)
+    except Exception:  # coremltools missing or an unreadable package: no embedded contract to read
+        return None
+    if not raw:
+        return None
+    try:
+        d = json.loads(raw)
+    except ValueError as e:
+        raise ModelError(f"{path}: expected JSON in user_defined_metadata[{CONTRACT_KEY!r}], found unreadable text "
+                         f"({e})") from None
+    return d if "output" in d and "input" in d and "schema_version" in d else None
+
+
+class CoreMLRunner:
+    """A Core ML package through coremltools' ``predict`` (macOS only): NHWC input back to an image."""
+
+    def __init__(self, path: Path, input_spec=None, num_threads: int | None = None):
+        ok, why = coreml_runs_here()
+        if not ok:
+            raise ModelError(f"{path}: {why.split(':')[0]}")
+        import coremltools as ct
+
+        self.model = ct.models.MLModel(str(path))
+        self.spec = input_spec
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        from PIL import Image
+
+        s = self.spec
+        sc = np.asarray(s.scale, np.float32)
+        of = np.asarray(s.offset, np.float32)
+        pixels = np.clip(np.round((x - of) / sc), 0, 255).astype(np.uint8)
+        img = Image.fromarray(pixels[..., 0] if s.channels == 1 else pixels[..., ::-1] if s.channel_order == "BGR"
+                              else pixels)
+        return np.asarray(self.model.predict({INPUT_NAME: img})[OUTPUT_NAME])[0].astype(np.float32)
 
 
 def _load(path: Path):
@@ -193,6 +243,15 @@ def coreml_parity(rep: dict) -> tuple[bool, str]:
     return mean_and_mask_check(FP16_MEAN_ABS, FP16_MIN_MASK_IOU)(rep)
 
 
-register_target(Target("coreml", "model.mlpackage", "float16", convert_coreml, coreml_parity, coreml_io_details,
+COREML = ArtifactFormat("coreml", (".mlpackage", ".mlmodel"), CoreMLRunner, read_coreml_contract, coreml_io_details,
+                        runs_here=coreml_runs_here, backend="coremltools")
+
+register_target(Target("coreml", COREML, "model.mlpackage",
+                       lambda options: "float32" if options["precision"] == "fp32" else "float16",
+                       convert_coreml, coreml_parity, embed_coreml,
+                       options=(Option("precision", "fp16", PRECISIONS, help="coreml: compute precision fp16 | fp32"),
+                                Option("compress", "none", COMPRESSIONS,
+                                       help="coreml: weight compression none | palettize-6bit | int8-weights")),
                        description="Core ML ML Program (.mlpackage), ImageType input",
-                       runs_here=coreml_runs_here, verify=verify_coreml, requires=("coremltools",), extra="coreml"))
+                       verify=lambda path, model, options: verify_coreml(path, model, options["compress"]),
+                       requires=("coremltools",), extra="coreml"))

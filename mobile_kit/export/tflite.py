@@ -5,23 +5,35 @@ fp16 = ``optimizations=[DEFAULT]`` + ``supported_types=[float16]``; int8 =
 ``optimizations=[DEFAULT]`` + a representative dataset +
 ``TFLITE_BUILTINS_INT8`` only, with int8 or uint8 input/output tensors.
 Convolution weights are quantized per output channel (the converter's default).
+
+Every ``.tflite`` gets standard TFLite metadata and our contract
+(:mod:`mobile_kit.export.tflite_metadata`), so MediaPipe Tasks and the LiteRT
+Support library load it as is and a lone ``.tflite`` keeps its contract.
 """
 from __future__ import annotations
 
-from mobile_kit.errors import ExportError
-from mobile_kit.export.parity import (
-    FP16_MIN_MASK_IOU,
+from pathlib import Path
+
+import numpy as np
+
+from mobile_kit.errors import ExportError, ModelError
+from mobile_kit.export.registry import ArtifactFormat, Option, Target, register_target
+from mobile_kit.export.tflite_metadata import read_tflite_contract, write_tflite_metadata
+from mobile_kit.quant.calibration import representative_dataset
+from mobile_kit.verify import (
     FP16_MEAN_ABS,
+    FP16_MIN_MASK_IOU,
     FP32_MAX_ABS,
     INT8_MIN_MASK_IOU,
     mask_iou_check,
     max_abs_check,
     mean_and_mask_check,
 )
-from mobile_kit.export.registry import Target, register_target
-from mobile_kit.quant.calibration import representative_dataset
 
 INT8_IO_TYPES = ("int8", "uint8")
+#: Input tensor types MediaPipe Tasks' ImageSegmenter accepts (measured with mediapipe 1.2.2:
+#: float32 with NormalizationOptions, uint8; an int8 input is refused when the task is created).
+MEDIAPIPE_INPUT_TYPES = ("float32", "uint8")
 
 
 def _converter(model):
@@ -47,6 +59,38 @@ def _convert(conv, what: str) -> bytes:
         return conv.convert()
     except Exception as e:  # the converter raises ConverterError / ValueError with MLIR text
         raise ExportError(f"TFLite {what} conversion failed: {str(e).strip().splitlines()[-1] if str(e).strip() else e}") from None
+
+
+class LiteRTRunner:
+    """A ``.tflite`` in LiteRT's interpreter (XNNPACK); quantized input/output are (de)quantized here."""
+
+    def __init__(self, path: Path, input_spec=None, num_threads: int | None = None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        try:
+            self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+            self.interpreter.allocate_tensors()
+        except Exception as e:
+            raise ModelError(f"{path}: expected a TFLite flatbuffer, found one LiteRT cannot load ({e})") from None
+        self._in = self.interpreter.get_input_details()[0]
+        self._out = self.interpreter.get_output_details()[0]
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        d = self._in
+        if d["dtype"] in (np.int8, np.uint8):
+            scale, zp = d["quantization"]
+            info = np.iinfo(d["dtype"])
+            xq = np.clip(np.round(x / scale + zp), info.min, info.max).astype(d["dtype"])
+        else:
+            xq = x.astype(d["dtype"])
+        self.interpreter.set_tensor(d["index"], xq.reshape(d["shape"]))
+        self.interpreter.invoke()
+        o = self._out
+        y = self.interpreter.get_tensor(o["index"])
+        if o["dtype"] in (np.int8, np.uint8):
+            scale, zp = o["quantization"]
+            y = (y.astype(np.float32) - zp) * scale
+        return y[0].astype(np.float32)
 
 
 def tflite_io_details(path) -> dict:
@@ -89,11 +133,7 @@ def convert_fp16(model, spec, calibration, options) -> bytes:
 def convert_int8(model, spec, calibration, options) -> bytes:
     import tensorflow as tf
 
-    io = options.get("int8_io", "int8")
-    if io not in INT8_IO_TYPES:
-        from mobile_kit.errors import UnknownNameError
-
-        raise UnknownNameError("int8 input/output type", io, INT8_IO_TYPES)
+    io = options["int8_io"]
     if not calibration:
         raise ExportError("tflite-int8 needs a representative dataset; none was given")
     conv = _converter(model)
@@ -105,12 +145,44 @@ def convert_int8(model, spec, calibration, options) -> bytes:
     return _convert(conv, "int8")
 
 
-register_target(Target("tflite-fp32", "model.tflite", "float32", _writer(convert_fp32), max_abs_check(FP32_MAX_ABS),
-                       tflite_io_details, description="float32 TFLite"))
-register_target(Target("tflite-fp16", "model.tflite", "float16", _writer(convert_fp16),
-                       mean_and_mask_check(FP16_MEAN_ABS, FP16_MIN_MASK_IOU),
-                       tflite_io_details,
-                       description="float16 weights, float32 compute on CPU (GPU delegates run fp16)"))
-register_target(Target("tflite-int8", "model.tflite", "int8", _writer(convert_int8), mask_iou_check(INT8_MIN_MASK_IOU),
-                       tflite_io_details, needs_calibration=True,
-                       description="full-integer int8 (per-channel weights)"))
+def embed_tflite(artifact: Path, meta) -> None:
+    write_tflite_metadata(artifact, meta)
+
+
+def mediapipe_warnings(io: dict, options: dict) -> list[str]:
+    """Warn when MediaPipe Tasks will refuse the input tensor type, naming the flag that fixes it."""
+    dtype = io["input"]["dtype"]
+    if dtype in MEDIAPIPE_INPUT_TYPES:
+        return []
+    return [f"input tensor type {dtype}: MediaPipe Tasks' ImageSegmenter accepts only "
+            f"{' or '.join(MEDIAPIPE_INPUT_TYPES)} inputs and will refuse this model; "
+            "export with --int8-io uint8 to run it there (LiteRT itself runs it)"]
+
+
+def int8_quantization(io: dict, calibration_source: str | None) -> dict:
+    return {"input": io["input"], "output": io["output"], "calibration": calibration_source,
+            "weights": "per-channel int8"}
+
+
+TFLITE = ArtifactFormat("tflite", (".tflite",), LiteRTRunner, read_tflite_contract, tflite_io_details,
+                        backend="litert")
+_TFLITE_REQUIRES = ("tensorflow_lite_support",)
+_TFLITE_INSTALL = "pip install --no-deps tflite-support==0.4.4 (and apt-get install libusb-1.0-0)"
+
+register_target(Target("tflite-fp32", TFLITE, "model.tflite", "float32", _writer(convert_fp32),
+                       max_abs_check(FP32_MAX_ABS), embed_tflite, description="float32 TFLite",
+                       warnings=mediapipe_warnings, requires=_TFLITE_REQUIRES, install=_TFLITE_INSTALL))
+register_target(Target("tflite-fp16", TFLITE, "model.tflite", "float16", _writer(convert_fp16),
+                       mean_and_mask_check(FP16_MEAN_ABS, FP16_MIN_MASK_IOU), embed_tflite,
+                       description="float16 weights, float32 compute on CPU (GPU delegates run fp16)",
+                       warnings=mediapipe_warnings, requires=_TFLITE_REQUIRES, install=_TFLITE_INSTALL))
+register_target(Target("tflite-int8", TFLITE, "model.tflite", "int8", _writer(convert_int8),
+                       mask_iou_check(INT8_MIN_MASK_IOU), embed_tflite,
+                       options=(Option("int8_io", "int8", INT8_IO_TYPES,
+                                       help="tflite-int8: input/output tensor type int8 | uint8 (uint8 loads in "
+                                            "MediaPipe Tasks)"),
+                                Option("num_calibration", 64, None, int,
+                                       help="tflite-int8: representative-dataset size (default 64)")),
+                       needs_calibration=True, description="full-integer int8 (per-channel weights)",
+                       quantization=int8_quantization, warnings=mediapipe_warnings, requires=_TFLITE_REQUIRES,
+                       install=_TFLITE_INSTALL))

@@ -26,9 +26,7 @@ from mobile_kit.specs import METADATA_FILENAME, InputSpec, ModelMetadata, Output
 
 INSTALL_HINT = ('pip install "mobilekit[onnx]" && pip install --no-deps onnx2tf==1.29.24 onnx_graphsurgeon==0.6.1 '
                 "sng4onnx==2.0.1 onnxsim==0.8.1 psutil==7.2.2")
-#: onnx2tf rewrites the graph op by op (NCHW -> NHWC transposes, fused ops): float32
-#: reordering only, ~2e-6 relative seen on SINet.
-IMPORT_MAX_REL = 1e-4
+from mobile_kit.verify import IMPORT_MAX_REL  # noqa: E402  (tolerances live in mobile_kit.verify)
 #: onnx2tf reads this calibration file from its working directory (and downloads one otherwise).
 CALIBRATION_FILE = "calibration_image_sample_data_20x128x128x3_float32.npy"
 
@@ -178,26 +176,23 @@ def import_onnx(
                              provenance=f"imported from {src.name} with onnx2tf; normalisation given on the command line")
         seg = Segmenter(tfl, meta, num_threads=2)
         sess = ort.InferenceSession(str(clean), providers=["CPUExecutionProvider"])
-        diffs, refs = [], []
-        with progress.task("parity vs onnxruntime", len(imgs)) as t:
-            for img in imgs:
-                x = to_model_input(img, spec)
-                xin = x.transpose(2, 0, 1)[None] if nchw else x[None]
-                ref = np.asarray(sess.run(None, {sess.get_inputs()[0].name: xin.astype(np.float32)})[0])[0]
-                if nchw and ref.ndim == 3:
-                    ref = ref.transpose(1, 2, 0)
-                got = seg.run(x)
-                if got.shape != ref.shape:
-                    raise ExportError(f"{src}: converted output shape {got.shape} differs from onnxruntime's {ref.shape}")
-                diffs.append(float(np.abs(got - ref).max()))
-                refs.append(float(np.abs(ref).max()))
-                t.advance()
-        rel = max(diffs) / max(max(refs), 1e-12)
-        ok = rel <= IMPORT_MAX_REL
-        parity = {"reference": "onnxruntime", "inputs": img_src, "n_images": len(imgs), "max_abs": max(diffs),
-                  "max_abs_reference": max(refs), "max_rel": rel, "passed": ok,
-                  "criterion": f"max |tflite - onnxruntime| / max |onnxruntime| = {rel:.3g} "
-                               f"{'<=' if ok else '>'} {IMPORT_MAX_REL:g}"}
+        from mobile_kit.verify import max_rel_check, raw_parity
+
+        def reference(x):
+            xin = x.transpose(2, 0, 1)[None] if nchw else x[None]
+            ref = np.asarray(sess.run(None, {sess.get_inputs()[0].name: xin.astype(np.float32)})[0])[0]
+            return ref.transpose(1, 2, 0) if nchw and ref.ndim == 3 else ref
+
+        with progress.task("parity vs onnxruntime", 1) as t:
+            try:
+                rep = raw_parity(reference, seg.run, [to_model_input(img, spec) for img in imgs], img_src)
+            except ValueError as e:
+                raise ExportError(f"{src}: converted model's {e} (onnxruntime)") from None
+            t.advance()
+        ok, why = max_rel_check(IMPORT_MAX_REL, "tflite - onnxruntime")(rep)
+        parity = {"reference": "onnxruntime", "inputs": img_src, "n_images": rep["n_inputs"], "max_abs": rep["max_abs"],
+                  "max_abs_reference": rep["max_abs_reference"], "max_rel": rep["max_rel"], "passed": ok,
+                  "criterion": why}
         if not ok:
             raise ParityError(f"{src}: imported model fails parity: {parity['criterion']} (nothing written)", parity)
         meta.parity = parity

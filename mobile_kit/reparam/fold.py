@@ -34,8 +34,7 @@ from mobile_kit.errors import ModelError
 from mobile_kit.reparam.acnet import ACBlock, bn_scale_shift, embed_kernel
 
 CONV_TYPES = (layers.Conv2D, layers.DepthwiseConv2D, layers.Conv2DTranspose)
-#: Folding only reorders float32 arithmetic (~1e-6 seen); larger means a fold bug.
-FOLD_CHECK_TOLERANCE = 1e-4
+from mobile_kit.verify import FOLD_MAX_ABS as FOLD_CHECK_TOLERANCE  # noqa: E402  (tolerances live in verify)
 
 
 @dataclass
@@ -339,11 +338,13 @@ def fold_file(model: str | Path, out: str | Path, weights: str | Path | None = N
     folded, rep = fold_model(m)
     shape = [2] + [d if d is not None else 64 for d in m.input_shape[1:]]
     x = np.random.default_rng(0).random(shape).astype(np.float32)
-    diff = float(np.abs(np.asarray(m(x, training=False)) - np.asarray(folded(x, training=False))).max())
-    scale = float(np.abs(np.asarray(m(x, training=False))).max()) or 1.0
-    if diff > FOLD_CHECK_TOLERANCE * max(1.0, scale):
-        raise ModelError(f"{src}: folded model differs from the original by {diff:.3g} (> {FOLD_CHECK_TOLERANCE:g}); "
-                         "nothing written")
+    from mobile_kit.verify import raw_parity, relative_max_abs_check
+
+    par = raw_parity(lambda v: m(v, training=False), lambda v: folded(v, training=False), [x], "random input, seed 0")
+    diff = par["max_abs"]
+    ok, why = relative_max_abs_check(FOLD_CHECK_TOLERANCE, "folded - original")(par)
+    if not ok:
+        raise ModelError(f"{src}: folded model differs from the original: {why}; nothing written")
     out = Path(out)
     target = out / "model.keras" if out.suffix != ".keras" else out
     with atomic_path(target) as tmp:

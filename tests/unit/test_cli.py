@@ -67,10 +67,14 @@ def test_unknown_names_list_valid_ones(tiny_run, tmp_path, make_dataset):
 
 
 def test_third_party_tflite_needs_its_contract(tiny_run, tmp_path, make_dataset):
-    from mobile_kit.export import export_model
+    import tensorflow as tf
 
-    art = export_model(tiny_run, "tflite-fp32", tmp_path / "a").artifact
-    (tmp_path / "a" / "metadata.json").unlink()
+    from mobile_kit.runtime import load_keras_model
+
+    # a plain converter output: no metadata.json beside it and no contract inside (mobilekit exports embed theirs)
+    art = tmp_path / "a" / "model.tflite"
+    art.parent.mkdir()
+    art.write_bytes(tf.lite.TFLiteConverter.from_keras_model(load_keras_model(tiny_run / "model.keras")).convert())
     _assert_user_error(run("eval", art, "--data", make_dataset()), "--input-norm", "--output-kind")
     r = run("eval", art, "--data", make_dataset(), "--input-norm", "0..1", "--output-kind", "softmax", "--json",
             "--quiet")

@@ -5,7 +5,7 @@ import pytest
 
 from mobile_kit.errors import ModelError, ParityError, UnknownNameError
 from mobile_kit.export import export_model
-from mobile_kit.export.parity import FP32_MAX_ABS, parity_report
+from mobile_kit.verify import FP32_MAX_ABS, parity_report
 from mobile_kit.runtime import Segmenter, load_keras_model, load_segmenter
 from mobile_kit.specs import ModelMetadata
 
@@ -65,7 +65,7 @@ def test_export_errors(tiny_run, tmp_path):
 
 
 def test_fp16_tolerance_is_mean_error_plus_mask_iou():
-    from mobile_kit.export.parity import FP16_MEAN_ABS, FP16_MIN_MASK_IOU, mean_and_mask_check
+    from mobile_kit.verify import FP16_MEAN_ABS, FP16_MIN_MASK_IOU, mean_and_mask_check
 
     check = mean_and_mask_check(FP16_MEAN_ABS, FP16_MIN_MASK_IOU)
     # as measured on a correct export of the built-in model: boundary pixels off by 0.036, mean 3e-4
