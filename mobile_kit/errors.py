@@ -6,6 +6,7 @@ the file (or option), what was expected and what was found.
 """
 from __future__ import annotations
 
+import errno
 from typing import Iterable
 
 
@@ -63,3 +64,48 @@ class UnknownNameError(MobileKitError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return self.args[0]
+
+
+class OutputError(MobileKitError):
+    """An output path (``--out``, ``--bundle``, ...) cannot be written: it is a file, read-only, full or virtual."""
+
+
+#: errno values caused by the user's paths or machine state (fixable by the user, not bugs in mobilekit).
+USER_ERRNOS = frozenset(
+    getattr(errno, n) for n in ("ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "EEXIST", "ENOTDIR", "EISDIR",
+                                "ENOENT", "ENAMETOOLONG", "ELOOP", "EFBIG", "EMFILE", "ENFILE", "EXDEV",
+                                "ENOTEMPTY", "EBUSY", "ETXTBSY", "EIO")
+    if hasattr(errno, n)
+)
+
+_ERRNO_HINTS = {
+    "ENOSPC": "the disk is full; free some space or choose another folder",
+    "EDQUOT": "the disk quota is exceeded; free some space or choose another folder",
+    "EROFS": "the file system is read-only; choose a writable folder",
+    "EACCES": "permission denied; choose a folder you can write to",
+    "EPERM": "operation not permitted; choose a folder you can write to",
+    "EEXIST": "a file with that name already exists where a folder is needed",
+    "ENOTDIR": "a part of the path is a file, not a folder",
+    "EISDIR": "the path is a folder where a file is needed",
+}
+
+
+def os_error_message(e: OSError, option: str | None = None) -> str:
+    """One-line message for an :class:`OSError` on a user path: the path (and option), what failed, a hint.
+
+    ``FileExistsError: [Errno 17] File exists: 'afile'`` becomes
+    ``--out afile: expected a writable folder, found a file with that name (...)``-like text.
+    """
+    name = errno.errorcode.get(e.errno or 0, "")
+    path = e.filename if e.filename is not None else "?"
+    where = f"{option} {path}" if option else f"{path}"
+    if e.filename2 is not None:
+        where += f" -> {e.filename2}"
+    reason = e.strerror or str(e) or type(e).__name__
+    hint = _ERRNO_HINTS.get(name)
+    return f"{where}: could not read or write it: {reason}" + (f" ({hint})" if hint else "")
+
+
+def is_user_os_error(e: BaseException) -> bool:
+    """True for an :class:`OSError` the user can fix (full disk, read-only folder, a file in the way, ...)."""
+    return isinstance(e, OSError) and e.errno in USER_ERRNOS

@@ -186,6 +186,24 @@ def _onnx_report(path: Path) -> dict:
             "op_counts": dict(sorted(Counter(n.op_type for n in m.graph.node).items())), "io": onnx_io_details(path)}
 
 
+def _check_loadable(p: Path) -> None:
+    """Raise :class:`ModelError` if ``p`` (``.tflite``/``.onnx``) is not a file its runtime can read."""
+    if p.suffix == ".tflite":
+        from mobile_kit.runtime import _make_interpreter
+
+        _make_interpreter(p, 1)
+    elif p.suffix == ".onnx":
+        try:
+            import onnx
+
+            onnx.checker.check_model(onnx.load(str(p)))
+        except ImportError:
+            raise ModelError(f"{p}: inspecting ONNX models needs onnx: pip install \"mobilekit[onnx]\"") from None
+        except Exception as e:  # protobuf DecodeError, onnx ValidationError
+            raise ModelError(f"{p}: expected an ONNX model, found one onnx cannot read "
+                             f"({str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__})") from None
+
+
 def inspect_model(path: str | Path, gpu: bool = True) -> dict:
     """Report on a ``.keras``/``.h5``, ``.tflite``, ``.onnx`` (or a run folder).
 
@@ -209,6 +227,7 @@ def inspect_model(path: str | Path, gpu: bool = True) -> dict:
     from mobile_kit.runtime import embedded_metadata, load_metadata_for, resolve_model_path
 
     p = resolve_model_path(path)
+    _check_loadable(p)
     fmt = format_for(p)
     if fmt.name not in REPORTS:
         raise ModelError(f"{p}: expected {', '.join(sorted(REPORTS))} to inspect, found a {fmt.name} model")

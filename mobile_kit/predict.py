@@ -8,23 +8,30 @@ import cv2
 import numpy as np
 
 from mobile_kit.effects.portrait import EFFECTS, apply_effect
-from mobile_kit.errors import UnknownNameError
+from mobile_kit.errors import DatasetError, MobileKitError, UnknownNameError
 from mobile_kit.fileio import atomic_write_bytes
 from mobile_kit.progress import NullProgress, Progress
 
 
 @dataclass
 class Prediction:
+    """One photo's outcome: the file written, or (``error`` set, ``output`` None) why it was skipped."""
+
     source: str
-    output: Path
+    output: Path | None
     effect: str
     height: int
     width: int
     person_fraction: float
+    error: str | None = None
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "output": str(self.output), "effect": self.effect,
-                "height": self.height, "width": self.width, "person_fraction": self.person_fraction}
+        d = {"source": self.source, "output": None if self.output is None else str(self.output),
+             "effect": self.effect, "height": self.height, "width": self.width,
+             "person_fraction": self.person_fraction}
+        if self.error is not None:
+            d["error"] = self.error
+        return d
 
 
 def _write_image(path: Path, img: np.ndarray) -> Path:
@@ -35,33 +42,86 @@ def _write_image(path: Path, img: np.ndarray) -> Path:
     return atomic_write_bytes(path, buf.tobytes())
 
 
-def predict(segmenter, images: list[tuple[str, np.ndarray]], out_dir: str | Path, effect: str = "mask",
+def output_stems(names: list[str]) -> list[str]:
+    """One distinct file stem per photo: ``photo``, then ``photo-2``, ``photo-3`` for same-named photos.
+
+    Photos from different folders often share a name (``a/IMG_0001.jpg``,
+    ``b/IMG_0001.jpg``); numbering them in input order keeps every output.
+    A stem is never reused, also when a photo is literally named ``photo-2``.
+    """
+    used: set[str] = set()
+    stems = []
+    for name in names:
+        base = Path(name).stem or "image"
+        stem, k = base, 1
+        while stem.lower() in used:  # case-insensitive: macOS/Windows file systems
+            k += 1
+            stem = f"{base}-{k}"
+        used.add(stem.lower())
+        stems.append(stem)
+    return stems
+
+
+def _load(item) -> tuple[str, np.ndarray]:
+    from mobile_kit.data.dataset import load_image
+
+    if isinstance(item, (str, Path)):
+        return str(item), load_image(item)
+    return item
+
+
+def predict(segmenter, images: list, out_dir: str | Path, effect: str = "mask",
             threshold: float | None = None, progress: Progress = NullProgress()) -> list[Prediction]:
-    """Segment ``images`` and write ``out_dir/<name>_<effect>.png``.
+    """Segment ``images`` and write ``out_dir/<stem>_<effect>.png``.
+
+    A batch: every readable photo is processed; one that cannot be read is
+    returned with ``error`` set (and nothing written for it) instead of
+    stopping the batch. Photos with the same file name get distinct outputs
+    (:func:`output_stems`).
 
     Parameters
     ----------
     segmenter : mobile_kit.runtime.Segmenter
-    images : list of (name, image)
-        ``image`` is ``(H, W, 3)`` uint8 RGB; ``name`` becomes the file stem.
+    images : list of path or (name, image)
+        Photo files (read lazily, one at a time), or ``(name, image)`` pairs
+        where ``image`` is ``(H, W, 3)`` uint8 RGB and ``name``'s stem names the output.
     effect : {"mask", "overlay", "blur"}
         ``mask``: 0/255 PNG; ``overlay``: tinted person with outline;
         ``blur``: portrait mode (see :func:`mobile_kit.effects.portrait_blur`).
+    threshold : float, optional
+        p(person) threshold in 0..1 (default: the model's).
 
     Returns
     -------
     list of Prediction
+        In input order; failed photos have ``error`` set and ``output`` None.
+
+    Raises
+    ------
+    UnknownNameError
+        Unknown ``effect``.
+    MobileKitError
+        ``threshold`` outside 0..1.
     """
     if effect not in EFFECTS:
         raise UnknownNameError("effect", effect, EFFECTS)
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise MobileKitError(f"--threshold: expected a probability in 0..1, found {threshold}")
     thr = segmenter.output_spec.threshold if threshold is None else threshold
     out_dir = Path(out_dir)
+    names = [str(i) if isinstance(i, (str, Path)) else i[0] for i in images]
     results = []
     with progress.task("segmenting", len(images)) as t:
-        for name, img in images:
+        for item, stem in zip(images, output_stems(names)):
+            try:
+                name, img = _load(item)
+            except DatasetError as e:
+                results.append(Prediction(str(item), None, effect, 0, 0, float("nan"), error=str(e)))
+                t.advance()
+                continue
             prob = segmenter.probability(img)
             res = apply_effect(effect, img, prob, thr)
-            path = _write_image(out_dir / f"{Path(name).stem}_{effect}.png", res)
+            path = _write_image(out_dir / f"{stem}_{effect}.png", res)
             results.append(Prediction(name, path, effect, img.shape[0], img.shape[1], float(np.mean(prob > thr))))
             t.advance()
     return results

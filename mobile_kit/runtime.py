@@ -144,6 +144,44 @@ def load_keras_model(path: str | Path):
         raise ModelError(f"{path}: expected a Keras model file, found one that cannot be loaded ({e})") from None
 
 
+def _known(d) -> bool:
+    return isinstance(d, (int, np.integer)) and d > 0
+
+
+def check_contract(model_path: Path, meta: ModelMetadata, input_shape, output_shape, meta_path: Path | None = None):
+    """Compare the contract in ``metadata.json`` with the model's real input and output shapes.
+
+    Parameters
+    ----------
+    input_shape, output_shape : sequence
+        The model's first input and output shapes with the batch axis
+        (``None``/``-1``/names for dynamic axes, which are not compared).
+
+    Raises
+    ------
+    ModelError
+        The input is not 4-D, its H/W/C (NHWC; C/H/W for an NCHW contract)
+        differ from the metadata's, or (NHWC) the number of output channels
+        differs from the number of labels. The message names both files.
+    """
+    spec = meta.input
+    where = f"{meta_path or model_path.parent / METADATA_FILENAME} vs {model_path}"
+    shape = list(input_shape)
+    expected = (spec.channels, spec.height, spec.width) if spec.layout == "NCHW" else (spec.height, spec.width,
+                                                                                        spec.channels)
+    axes = "CHW" if spec.layout == "NCHW" else "HWC"
+    if len(shape) != 4 or any(_known(g) and int(g) != e for g, e in zip(shape[1:], expected)):
+        raise ModelError(f"{where}: the metadata's input contract is {spec.layout} {axes}={list(expected)}, but the "
+                         f"model's real input shape is {shape}; the metadata does not belong to this model "
+                         "(re-export it, or fix metadata.json)")
+    out = list(output_shape)
+    n = len(meta.output.labels)
+    if spec.layout == "NHWC" and len(out) == 4 and _known(out[-1]) and int(out[-1]) != n:
+        raise ModelError(f"{where}: the metadata's output contract has {n} label(s) ({', '.join(meta.output.labels)}, "
+                         f"{meta.output.kind}), but the model outputs {int(out[-1])} channel(s) (shape {out}); the "
+                         "metadata does not belong to this model (re-export it, or fix metadata.json)")
+
+
 class Segmenter:
     """A model plus its contract: photo in, person probability out.
 
@@ -155,7 +193,8 @@ class Segmenter:
         Input/output contract and provenance.
     """
 
-    def __init__(self, path: Path, metadata: ModelMetadata, num_threads: int | None = None):
+    def __init__(self, path: Path, metadata: ModelMetadata, num_threads: int | None = None,
+                 contract_file: Path | None = None):
         from mobile_kit.export.registry import format_for
 
         self.path = path
@@ -163,6 +202,22 @@ class Segmenter:
         self.num_threads = num_threads
         self.format = format_for(path)
         self.runner = self.format.open_runner(path, metadata.input, num_threads)
+        if contract_file is not None:  # a contract read from a file: it must describe this model
+            shapes = self._real_io_shapes()
+            if shapes is not None:
+                check_contract(path, metadata, *shapes, meta_path=contract_file)
+
+    def _real_io_shapes(self):
+        """The model's first input and output shapes (with batch axis), or ``None`` if the format has none."""
+        model = getattr(self.runner, "model", None)  # Keras
+        if model is not None:
+            return model.input_shape, model.output_shape
+        if self.format.io_details is None:
+            return None
+        io = self.format.io_details(self.path)
+        if "shape" not in io.get("input", {}) or "shape" not in io.get("output", {}):
+            return None  # e.g. a Core ML image input
+        return io["input"]["shape"], io["output"]["shape"]
 
     @property
     def input_spec(self) -> InputSpec:
@@ -291,6 +346,8 @@ def load_segmenter(
     """
     p = resolve_model_path(path)
     meta = None if (input_norm or output_kind) else load_metadata_for(p)
+    side = p.parent / METADATA_FILENAME
+    contract_file = None if meta is None else side if side.is_file() else p  # p: the contract embedded in it
     if meta is None:
         if p.suffix != ".tflite" or not (input_norm and output_kind):
             raise ModelError(
@@ -299,7 +356,7 @@ def load_segmenter(
                 "--input-norm (0..1 | -1..1 | 0..255) and --output-kind (softmax | sigmoid | logits)"
             )
         meta = spec_from_tflite(p, input_norm, output_kind, person_index)
-    return Segmenter(p, meta, num_threads=num_threads)
+    return Segmenter(p, meta, num_threads=num_threads, contract_file=contract_file)
 
 
 def _register_keras_format():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,14 @@ from mobile_kit.progress import NullProgress, Progress
 from mobile_kit.specs import METADATA_FILENAME, InputSpec, ModelMetadata, OutputSpec
 
 STATE_FILENAME = "train_state.json"
+#: Key of the run state (history, best epoch, run config) inside the TensorFlow checkpoint.
+STATE_CKPT_KEY = "state/.ATTRIBUTES/VARIABLE_VALUE"
+#: Options that define the model or the data split; ``--resume`` refuses to change them.
+RESUME_LOCKED = ("arch", "arch_options", "input_size", "grayscale", "acnet", "val_fraction", "seed", "max_images")
+#: How the kept epoch is chosen: the best validation person IoU, or with no validation split the lowest
+#: training loss (ties: the earlier epoch).
+SELECTION_RULES = {True: "highest validation person IoU (model resolution)", False: "lowest training loss (no "
+                   "validation split)"}
 
 
 @dataclass
@@ -100,19 +109,66 @@ def prepare_data(data, spec: InputSpec, val_fraction: float, seed: int, max_imag
     return _Prepared(spec, train_pairs, val_pairs, train_samples, xv, yv)
 
 
+def read_run_state(out: str | Path) -> dict | None:
+    """The run state of ``out``: ``{"history", "best", "config"}`` from its latest checkpoint.
+
+    The state is saved inside the checkpoint (one atomic step with the
+    weights); ``train_state.json`` is a readable mirror, used only for runs
+    written before the state moved into the checkpoint. ``None`` if ``out``
+    holds no run.
+    """
+    import tensorflow as tf
+
+    out = Path(out)
+    latest = tf.train.latest_checkpoint(str(out / "checkpoints")) if (out / "checkpoints").is_dir() else None
+    try:
+        if latest is not None:
+            try:
+                raw = tf.train.load_variable(latest, STATE_CKPT_KEY)
+            except (tf.errors.NotFoundError, ValueError):  # a checkpoint from before the state moved into it
+                raw = b""
+            if raw:
+                return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+        if (out / STATE_FILENAME).is_file():
+            return json.loads((out / STATE_FILENAME).read_text())
+    except (tf.errors.OpError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise MobileKitError(f"{out}: expected a readable run state in its checkpoint or {STATE_FILENAME}, found "
+                             f"one that cannot be read ({type(e).__name__}: {str(e).strip().splitlines()[0][:200]}); "
+                             "train into another --out") from None
+    return None
+
+
+def has_run(out: str | Path) -> bool:
+    """True if ``out`` holds a checkpoint or a run state (a run that ``--resume`` can continue)."""
+    out = Path(out)
+    return (out / STATE_FILENAME).exists() or (out / "checkpoints" / "checkpoint").exists()
+
+
+def _score(row: dict) -> float:
+    """Higher is better: validation person IoU, or minus the training loss without validation."""
+    return row["val_person_iou"] if "val_person_iou" in row else -row["loss"]
+
+
 def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learning_rate: float, loss: str,
         seed: int, resume: bool, augment: bool, progress: Progress, label: str, warmup: int = 2,
-        model_filename: str = "model.keras") -> tuple[list, dict]:
+        model_filename: str = "model.keras", config: dict | None = None) -> tuple[list, dict]:
     """The training loop shared by :func:`train` and QAT fine-tuning.
 
-    Keeps ``out/<model_filename>`` = best epoch by validation person IoU (model
-    resolution), ``out/checkpoints`` + ``train_state.json`` for resuming,
-    ``history.json`` and TensorBoard ``logs/``.
+    Keeps ``out/<model_filename>`` = the kept epoch (:data:`SELECTION_RULES`:
+    best validation person IoU at model resolution; lowest training loss when
+    there is no validation split), ``out/checkpoints`` for resuming,
+    ``history.json``, ``train_state.json`` and TensorBoard ``logs/``.
+
+    After each epoch the weights, optimizer, epoch counter and the run state
+    (history rows, kept epoch, ``config``) are saved as one TensorFlow
+    checkpoint: a kill at any moment loses at most the epoch in progress.
+    The kept model file is written after the checkpoint and rewritten on
+    resume if a kill came between the two.
 
     Returns
     -------
     (history, best)
-        Per-epoch rows and ``{"epoch", "val_iou"}`` of the best epoch.
+        Per-epoch rows and ``{"epoch", "val_iou", "loss", "criterion"}`` of the kept epoch.
     """
     import tensorflow as tf
     import tf_keras as keras
@@ -125,16 +181,26 @@ def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learnin
     spec = prep.spec
     optimizer = keras.optimizers.Adam(learning_rate)
     epoch_var = tf.Variable(0, dtype=tf.int64, name="epoch")
-    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var)
+    state_var = tf.Variable("", dtype=tf.string, name="state")
+    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var, state=state_var)
     manager = tf.train.CheckpointManager(ckpt, str(out / "checkpoints"), max_to_keep=1)
     history: list[dict] = []
-    best = {"epoch": -1, "val_iou": -1.0}
+    best = {"epoch": -1, "val_iou": None, "loss": None, "criterion": SELECTION_RULES[prep.xv is not None]}
     if resume:
-        if manager.latest_checkpoint is None or not state_path.exists():
+        if manager.latest_checkpoint is None:
             raise MobileKitError(f"{out}: --resume given but no checkpoint found in {out / 'checkpoints'}")
         ckpt.restore(manager.latest_checkpoint).expect_partial()
-        state = json.loads(state_path.read_text())
-        history, best = state["history"], state["best"]
+        raw = state_var.numpy()
+        state = json.loads(raw.decode("utf-8")) if raw else read_run_state(out)
+        if state is None:
+            raise MobileKitError(f"{out}: --resume given but the checkpoint holds no run state and "
+                                 f"{STATE_FILENAME} is missing")
+        done = int(epoch_var.numpy())
+        history = [h for h in state["history"] if h["epoch"] <= done]
+        best = dict(best, **state["best"])
+        if best["epoch"] == done and done > 0:  # a kill may have come between the checkpoint and the model file
+            with atomic_path(out / model_filename) as tmp:
+                model.save(str(tmp))
     out.mkdir(parents=True, exist_ok=True)
     start_epoch = int(epoch_var.numpy())
 
@@ -173,18 +239,48 @@ def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learnin
                 for k, v in row.items():
                     if k != "epoch":
                         tf.summary.scalar(k, v)
-            score = row.get("val_person_iou", -row["loss"])
-            if score > best["val_iou"]:
-                best = {"epoch": epoch + 1, "val_iou": score}
+            kept_before = [h for h in history if h["epoch"] == best["epoch"]]
+            improved = not kept_before or _score(row) > _score(kept_before[0])
+            if improved:
+                best = dict(best, epoch=epoch + 1, val_iou=row.get("val_person_iou"), loss=row["loss"])
+            epoch_var.assign(epoch + 1)
+            state = {"history": history, "best": best, "config": config}
+            state_var.assign(json.dumps(state))
+            manager.save()  # weights + optimizer + epoch + history: one checkpoint, one atomic step
+            if improved:
                 with atomic_path(out / model_filename) as tmp:
                     model.save(str(tmp))
-            epoch_var.assign(epoch + 1)
-            manager.save()
-            atomic_write_text(state_path, json.dumps({"history": history, "best": best}, indent=1))
+            atomic_write_text(state_path, json.dumps(state, indent=1))
             atomic_write_text(out / "history.json", json.dumps(history, indent=1) + "\n")
             bar.advance(val_iou=row.get("val_person_iou", float("nan")), loss=row["loss"])
     writer.flush()
+    if not (out / model_filename).is_file():
+        raise MobileKitError(f"{out}: expected a kept model {model_filename} after {len(history)} epoch(s), found "
+                             "none (no epoch finished)")
     return history, best
+
+
+def check_resume(out: Path, config: dict) -> None:
+    """Refuse ``--resume`` when an option that defines the model or the split differs from the run's.
+
+    Raises
+    ------
+    MobileKitError
+        ``out`` holds no run, or names each changed option (see :data:`RESUME_LOCKED`) with the run's value
+        and the given one.
+    """
+    state = read_run_state(out)
+    if state is None:
+        raise MobileKitError(f"{out}: --resume given but no checkpoint found in {out / 'checkpoints'}")
+    saved = state.get("config")
+    if not saved:  # a run written before the config was saved: nothing to compare
+        return
+    flags = {"arch_options": "--base-filters/--depth"}
+    changed = [f"{flags.get(k, '--' + k.replace('_', '-'))} (run: {saved.get(k)!r}, given: {config.get(k)!r})"
+               for k in RESUME_LOCKED if k in saved and saved.get(k) != config.get(k)]
+    if changed:
+        raise MobileKitError(f"{out}: --resume continues the run with its own model and split; expected the same "
+                             f"options, found changed {'; '.join(changed)} (drop them, or train into another --out)")
 
 
 def val_figures(model_path: Path, meta: ModelMetadata, val_pairs, progress: Progress) -> dict:
@@ -244,9 +340,14 @@ def train(
         ``ce+dice`` (default), ``focal+dice`` or ``ce``.
     val_fraction, seed : float, int
         Deterministic split (:func:`mobile_kit.data.split_pairs`); ``seed`` also
-        seeds weights and augmentation.
+        seeds weights and augmentation. ``val_fraction`` in ``[0, 1)``; with no
+        validation pair (0, or a one-photo dataset) the epoch with the lowest
+        training loss is kept (:data:`SELECTION_RULES`).
     resume : bool
-        Continue from ``out/checkpoints`` (model, optimizer, epoch, history).
+        Continue from ``out/checkpoints`` (weights, optimizer, epoch, history,
+        kept epoch). The options in :data:`RESUME_LOCKED` must match the run's
+        (:func:`check_resume`); epochs, batch size, learning rate, loss and
+        augmentation may change.
     max_images : int, optional
         Use only the first ``max_images`` valid pairs (quick experiments, tests).
     acnet : bool
@@ -266,7 +367,8 @@ def train(
     DatasetError
         The dataset has fatal problems (listed).
     MobileKitError
-        ``out`` holds a run and ``resume`` is False; bad size or names.
+        ``out`` holds a run and ``resume`` is False; ``resume`` with changed
+        model/split options (named); bad size, names or ranges.
     """
     import tf_keras as keras
 
@@ -275,22 +377,42 @@ def train(
 
     t0 = time.time()
     out = Path(out)
-    if (out / STATE_FILENAME).exists() and not resume:
+    if has_run(out) and not resume:
         raise MobileKitError(f"{out}: expected an empty run folder, found an earlier run; pass --resume or another --out")
     get_loss(loss)  # unknown names fail before any work
+    if max_images is not None and max_images < 1:
+        raise MobileKitError(f"--max-images: expected a positive number of pairs, found {max_images}")
+    if not 0.0 <= val_fraction < 1.0:
+        raise MobileKitError(f"--val-fraction: expected 0 <= fraction < 1, found {val_fraction}")
     spec = InputSpec(input_size, input_size, 1 if grayscale else 3)
     keras.utils.set_random_seed(seed)
     options = dict(arch_options or {}, **({"acnet": True} if acnet else {}))
+    config = {"arch": arch, "arch_options": dict(arch_options or {}), "input_size": input_size,
+              "grayscale": grayscale, "acnet": acnet, "val_fraction": val_fraction, "seed": seed,
+              "max_images": max_images}
+    if resume:
+        check_resume(out, config)
     model = build_model(arch, spec, 2, **options)
-    prep = prepare_data(data, spec, val_fraction, seed, max_images, progress)
+    existed = out.exists()
+    fresh = not existed or not any(out.iterdir())
     recipe_info = None
-    if recipe is not None and recipe.active:
-        from mobile_kit.recipe.prepare import attach_recipe
+    try:
+        prep = prepare_data(data, spec, val_fraction, seed, max_images, progress)
+        if recipe is not None and recipe.active:
+            from mobile_kit.recipe.prepare import attach_recipe
 
-        recipe_info = attach_recipe(prep, data, recipe, loss, val_fraction, seed, max_images, batch_size,
-                                    progress)
-    history, best = fit(model, prep, out, epochs, batch_size, learning_rate, loss, seed, resume, augment, progress,
-                        f"training {arch}")
+            recipe_info = attach_recipe(prep, data, recipe, loss, val_fraction, seed, max_images, batch_size,
+                                        progress)
+        history, best = fit(model, prep, out, epochs, batch_size, learning_rate, loss, seed, resume, augment,
+                            progress, f"training {arch}", config=config)
+    except BaseException:
+        if fresh and out.is_dir() and not has_run(out):  # nothing resumable was made: leave no half run behind
+            for p in ([out] if not existed else list(out.iterdir())):  # an empty folder the user made stays
+                if p.is_dir():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    p.unlink(missing_ok=True)
+        raise
     recipe = {
         "data": str(data),
         "arch": arch,
@@ -312,6 +434,7 @@ def train(
         "max_images": max_images,
         "recipe": recipe_info,
         "best_epoch": best["epoch"],
+        "kept_epoch_rule": best.get("criterion", SELECTION_RULES[bool(prep.val_pairs)]),
         "seconds": round(sum(h.get("seconds", 0.0) for h in history), 1),  # summed over resumed sessions
     }
     meta = ModelMetadata(

@@ -125,10 +125,15 @@ class Adb:
         argv = self._argv(args, serial)
         timeout_s = self.timeout_s if timeout_s is None else timeout_s
         try:
-            r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, check=False)
+            # errors="replace": device output is not always UTF-8 (vendor getprop values, binary logcat).
+            r = subprocess.run(argv, capture_output=True, text=True, encoding="utf-8", errors="replace",
+                               timeout=timeout_s, check=False)
         except FileNotFoundError:
             raise DeviceError(f"{self.executable}: adb not found; install Android platform-tools and put adb on PATH "
                               "(or pass --adb PATH)") from None
+        except OSError as e:  # not executable, not a program
+            raise DeviceError(f"{self.executable}: expected an adb executable, found one that cannot be run "
+                              f"({e.strerror or e})") from None
         except subprocess.TimeoutExpired as e:
             err = (e.stderr or b"") if isinstance(e.stderr, bytes) else (e.stderr or "")
             err = err.decode(errors="replace") if isinstance(err, bytes) else err

@@ -171,8 +171,12 @@ def bench_local(
         raise BenchmarkError(f"expected --runs >= 1, --threads >= 1, --warmup >= 0; found {runs}, {threads}, {warmup}")
     rss0 = _rss_mb()
     t0 = time.perf_counter_ns()
-    interp = Interpreter(model_path=str(path), num_threads=threads)
-    interp.allocate_tensors()
+    try:
+        interp = Interpreter(model_path=str(path), num_threads=threads)
+        interp.allocate_tensors()
+    except Exception as e:  # LiteRT raises ValueError/RuntimeError on a bad or truncated flatbuffer
+        raise BenchmarkError(f"{path}: expected a TFLite flatbuffer, found one LiteRT cannot load "
+                             f"({str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__})") from None
     init_us = (time.perf_counter_ns() - t0) / 1e3
     d = interp.get_input_details()[0]
     rng = np.random.default_rng(0)

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from mobile_kit.errors import BenchmarkError
-from mobile_kit.fileio import atomic_path, atomic_write_text
+from mobile_kit.fileio import atomic_path, atomic_write_text, stage_outputs
 
 
 def validate_result(result: dict, where: str = "result") -> None:
@@ -20,23 +20,79 @@ def validate_result(result: dict, where: str = "result") -> None:
     validate(result, "bench_result", BenchmarkError, where, "a mobilekit benchmark result (schema v1)")
 
 
+#: A failed run as ``mobilekit bench`` writes it: an error message plus whatever was known of the run.
+FAILED_RUN_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string"},
+        "artifact": {"type": "string"},
+        "delegate": {"type": "string"},
+        "device": {"type": "object", "properties": {"model": {"type": ["string", "null"]},
+                                                     "serial": {"type": ["string", "null"]}}},
+    },
+}
+
+_JSON_TYPES = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+               float: "a number", type(None): "null"}
+
+
+def validate_failed_run(row: dict, where: str) -> None:
+    """Raise :class:`BenchmarkError` (naming ``where``) if a failed-run row breaks :data:`FAILED_RUN_SCHEMA`."""
+    import jsonschema
+
+    try:
+        jsonschema.validate(row, FAILED_RUN_SCHEMA)
+    except jsonschema.ValidationError as e:
+        field = "/".join(str(x) for x in e.absolute_path) or "(top)"
+        raise BenchmarkError(f"{where}: expected a failed benchmark run ({{\"error\": message, ...}}), found "
+                             f"{field}: {e.message}") from None
+
+
+def _read_json(p: Path):
+    try:
+        return json.loads(p.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise BenchmarkError(f"{p}: results file not found") from None
+    except IsADirectoryError:
+        raise BenchmarkError(f"{p}: expected a results JSON file, found a folder") from None
+    except UnicodeDecodeError as e:
+        raise BenchmarkError(f"{p}: expected UTF-8 JSON, found bytes that are not UTF-8 ({e.reason} at byte "
+                             f"{e.start})") from None
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise BenchmarkError(f"{p}: expected JSON, found a parse error ({e})") from None
+
+
 def load_results(paths: list[str | Path]) -> tuple[list[dict], list[dict]]:
-    """Valid results and failed-run rows (``{"error": ...}``) from result files."""
+    """Valid results and failed-run rows (``{"error": ...}``) from result files.
+
+    A file holds one result object, a list of them, or ``{"results": [...]}``
+    (what ``mobilekit bench --out`` writes). Every row is checked: a result
+    against the result schema, a failed run against :data:`FAILED_RUN_SCHEMA`.
+
+    Raises
+    ------
+    BenchmarkError
+        A file is missing, not UTF-8 JSON, or holds something else (naming
+        the file, the row index and the field).
+    """
     ok, failed = [], []
     for p in paths:
         p = Path(p)
-        try:
-            data = json.loads(p.read_text())
-        except FileNotFoundError:
-            raise BenchmarkError(f"{p}: results file not found") from None
-        except json.JSONDecodeError as e:
-            raise BenchmarkError(f"{p}: expected JSON, found a parse error ({e})") from None
+        data = _read_json(p)
         rows = data.get("results", [data]) if isinstance(data, dict) else data
+        if not isinstance(rows, list):
+            raise BenchmarkError(f"{p}: expected a result object, a list of them or {{\"results\": [...]}}, found "
+                                 f"{_JSON_TYPES.get(type(rows), type(rows).__name__)}")
         for i, r in enumerate(rows):
+            where = f"{p} [{i}]"
+            if not isinstance(r, dict):
+                raise BenchmarkError(f"{where}: expected a result object, found {_JSON_TYPES.get(type(r), type(r).__name__)}")
             if "error" in r:
+                validate_failed_run(r, where)
                 failed.append(r)
                 continue
-            validate_result(r, f"{p} [{i}]")
+            validate_result(r, where)
             ok.append(r)
     return ok, failed
 
@@ -74,7 +130,7 @@ def markdown(results: list[dict], failed: list[dict]) -> str:
     for f in failed:
         dev = f.get("device", {})
         lines.append(f"| {_artifact_label(f)} | {dev.get('model') or dev.get('serial', '?')} | "
-                     f"{f.get('delegate', '')} | | | failed | | | | {f['error'].splitlines()[0]} |")
+                     f"{f.get('delegate', '')} | | | failed | | | | {(f['error'].splitlines() or [''])[0]} |")
     return "\n".join(lines) + "\n"
 
 
@@ -122,6 +178,11 @@ def report(result_files: list[str | Path], out_dir: str | Path) -> dict:
     if not results and not failed:
         raise BenchmarkError("expected at least one benchmark result in the given files, found none")
     out = Path(out_dir)
-    md = atomic_write_text(out / "report.md", "# mobilekit benchmark report\n\n" + markdown(results, failed))
-    png = plot(results, out / "report.png") if results else None
-    return {"markdown": str(md), "plot": str(png) if png else None, "results": len(results), "failed": len(failed)}
+    text = "# mobilekit benchmark report\n\n" + markdown(results, failed)
+    with stage_outputs(out) as stage:  # report.md and report.png appear together
+        atomic_write_text(stage / "report.md", text)
+        if results:
+            plot(results, stage / "report.png")
+    png = out / "report.png" if results else None
+    return {"markdown": str(out / "report.md"), "plot": str(png) if png else None, "results": len(results),
+            "failed": len(failed)}

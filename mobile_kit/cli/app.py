@@ -15,6 +15,7 @@ import typer
 import mobile_kit  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from mobile_kit.cli.output import print_json, print_kv, print_table, stderr
 from mobile_kit.errors import MobileKitError
+from mobile_kit.fileio import ensure_output_dir, ensure_output_file
 
 app = typer.Typer(
     name="mobilekit",
@@ -49,18 +50,160 @@ def _option_help(name: str) -> str:
     return o.help + (f" Default {o.default}." if o.default is not None else "")
 
 
-def user_errors(fn):
-    """Print MobileKitError as one line and exit non-zero."""
+def _ensure_model_output(path: Path, option: str) -> Path:
+    """fold --out: a ``.keras``/``.h5`` file, or a folder that gets ``model.keras``."""
+    return (ensure_output_file if Path(path).suffix in (".keras", ".h5") else ensure_output_dir)(path, option)
+
+
+#: Output-path kinds checked before a command starts (see :func:`user_errors`).
+OUTPUT_CHECKS = {"dir": ensure_output_dir, "file": ensure_output_file, "model": _ensure_model_output}
+
+#: Messages of errors raised by C++ code (TensorFlow's file writers) that mean the user's disk, not a bug.
+USER_OS_MESSAGES = ("No space left on device", "Read-only file system", "Disk quota exceeded")
+
+
+def _log_dir() -> Path:
+    import os
+
+    return Path(os.environ.get("MOBILEKIT_LOG_DIR") or Path.home() / ".cache" / "mobilekit" / "logs")
+
+
+def write_crash_log(exc: BaseException, command: str) -> Path | None:
+    """Write ``exc``'s traceback to a new file in ``$MOBILEKIT_LOG_DIR`` (default ``~/.cache/mobilekit/logs``).
+
+    Falls back to the system temp folder; returns ``None`` if nothing can be written.
+    """
+    import datetime as dt
+    import os
+    import sys
+    import tempfile
+    import traceback
+
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    text = (f"mobilekit {command} crashed at {dt.datetime.now().isoformat()}\nargv: {sys.argv!r}\n\n"
+            + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    for d in (_log_dir(), Path(tempfile.gettempdir())):
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            path = d / f"mobilekit-crash-{stamp}-{os.getpid()}.log"
+            path.write_text(text, encoding="utf-8")
+            return path
+        except OSError:
+            continue
+    return None
+
+
+def _error(message: str) -> None:
+    from rich.markup import escape
+
+    stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
+
+
+def _install_signal_handlers():
+    """SIGINT and SIGTERM raise KeyboardInterrupt (so ``finally`` blocks clean up) and are remembered.
+
+    Returns the previous handlers, or ``None`` when not on the main thread.
+    """
+    import signal
+    import threading
+
+    from mobile_kit.fileio import note_interrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_signal(signum, frame):
+        note_interrupt(signum)
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    return {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore_signal_handlers(previous) -> None:
+    import signal
+
+    for s, h in (previous or {}).items():
+        signal.signal(s, h)
+
+
+def user_errors(fn=None, *, outputs: dict | None = None):
+    """The CLI's one error rule, applied to every command.
+
+    - :class:`MobileKitError` (bad input, failed check) and OS errors on the
+      user's paths (full disk, read-only folder, a file in the way): one line,
+      exit 2.
+    - Ctrl-C / SIGTERM: ``finally`` blocks remove temp and staging files; one
+      line, exit 130 (SIGINT) or 143 (SIGTERM), also when a library swallowed
+      the KeyboardInterrupt.
+    - Anything else is a bug: one line naming a log file that holds the
+      traceback, exit 1.
+
+    ``outputs`` maps a parameter name to ``(option, kind)`` with kind ``dir``,
+    ``file`` or ``model`` (see :data:`OUTPUT_CHECKS`); those paths are checked
+    before the command does any work. The command runs with :mod:`tempfile`
+    pointed at a private folder removed at the end (converter temp folders).
+    """
+    if fn is None:
+        return lambda f: user_errors(f, outputs=outputs)
+
+    import click
+
+    from mobile_kit.errors import is_user_os_error, os_error_message
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from mobile_kit.fileio import clear_interrupt, interrupt_signal, private_tempdir
+
+        clear_interrupt()
+        previous = _install_signal_handlers()
         try:
-            return fn(*args, **kwargs)
+            for name, (option, kind) in (outputs or {}).items():
+                if kwargs.get(name) is not None:
+                    OUTPUT_CHECKS[kind](kwargs[name], option)
+            with private_tempdir():
+                result = fn(*args, **kwargs)
+            if interrupt_signal() is not None:  # a converter swallowed the KeyboardInterrupt
+                raise KeyboardInterrupt
+            return result
         except MobileKitError as e:
-            stderr.print(f"[bold red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+            _error(str(e))
             raise typer.Exit(e.exit_code) from None
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            sig = interrupt_signal() or 2
+            _error(f"interrupted (signal {sig}); nothing half written was left in the output folder")
+            raise typer.Exit(128 + sig) from None
+        except Exception as e:
+            if is_user_os_error(e):
+                _error(os_error_message(e))
+                raise typer.Exit(2) from None
+            if any(m in str(e) for m in USER_OS_MESSAGES):
+                _error(f"could not write the output: {str(e).strip().splitlines()[0]}")
+                raise typer.Exit(2) from None
+            log = write_crash_log(e, fn.__name__)
+            _error(f"internal error {type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''} "
+                   f"(a bug in mobilekit; traceback written to {log or 'nowhere: no writable log folder'})")
+            raise typer.Exit(1) from None
+        finally:
+            _restore_signal_handlers(previous)
+            clear_interrupt()
 
     return wrapper
+
+
+def _positive(value):
+    """Option callback: a number > 0 (learning rates, timeouts)."""
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"expected a number > 0, found {value}")
+    return value
+
+
+def _fraction(value):
+    """Option callback: a fraction 0 <= f < 1 (validation split)."""
+    if value is not None and not 0 <= value < 1:
+        raise typer.BadParameter(f"expected a fraction with 0 <= f < 1, found {value}")
+    return value
 
 
 def _progress(quiet: bool):
@@ -90,7 +233,7 @@ def validate(
 
 
 @app.command()
-@user_errors
+@user_errors(outputs={"out": ("--out", "dir")})
 def train(
     data: List[str] = typer.Option(..., "--data", help="Dataset [KIND:]PATH; repeat to mix several. The first is an "
                                    "images/ + masks/ folder whose val split picks the best epoch; KIND ccp reads "
@@ -101,17 +244,20 @@ def train(
     grayscale: bool = typer.Option(False, "--grayscale", help="1-channel input instead of RGB."),
     epochs: int = typer.Option(30, min=1),
     batch_size: int = typer.Option(8, min=1),
-    learning_rate: float = typer.Option(2e-3, "--lr", help="Peak Adam learning rate (warm-up then cosine decay)."),
+    learning_rate: float = typer.Option(2e-3, "--lr", callback=_positive,
+                                        help="Peak Adam learning rate (warm-up then cosine decay), > 0."),
     loss: str = typer.Option("ce+dice", help="ce+dice | focal+dice | ce"),
-    val_fraction: float = typer.Option(0.2, help="Fraction of pairs held out for validation."),
-    seed: int = typer.Option(0, help="Seed of the split, the weights and the augmentation."),
+    val_fraction: float = typer.Option(0.2, callback=_fraction,
+                                       help="Fraction of pairs held out for validation, 0 <= f < 1 (0: no "
+                                       "validation; the epoch with the lowest training loss is kept)."),
+    seed: int = typer.Option(0, min=0, help="Seed of the split, the weights and the augmentation (>= 0)."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from its last checkpoint."),
     no_augment: bool = typer.Option(False, "--no-augment", help="Train without augmentation."),
-    max_images: Optional[int] = typer.Option(None, help="Use only the first N pairs (quick experiments)."),
-    base_filters: Optional[int] = typer.Option(None, help="unet only: filters of the first level."),
+    max_images: Optional[int] = typer.Option(None, min=1, help="Use only the first N pairs (quick experiments)."),
+    base_filters: Optional[int] = typer.Option(None, min=1, help="unet only: filters of the first level."),
     width_multiplier: Optional[float] = typer.Option(None, help="likeunet, mbv2_lraspp: scale every channel count "
                                                      "(default 1.0)."),
-    depth: Optional[int] = typer.Option(None, help="unet only: number of down-sampling levels."),
+    depth: Optional[int] = typer.Option(None, min=1, help="unet only: number of down-sampling levels."),
     acnet: bool = typer.Option(False, "--acnet", help="ACNet blocks (3x3 + 1x3 + 3x1) in place of 3x3 conv + BN."),
     data_weight: Optional[List[float]] = typer.Option(None, "--data-weight", help="Sampling weight of each --data, "
                                                       "in the same order (default 1 each)."),
@@ -137,7 +283,7 @@ def train(
     boundary_width: int = typer.Option(3, min=1, help="Half-width in model pixels of that band."),
     epoch_size: Optional[int] = typer.Option(None, min=1, help="Samples drawn per epoch with the recipe (default: "
                                              "all training samples of every source)."),
-    qat_epochs: int = typer.Option(0, "--qat", help="After training, N epochs of quantization-aware fine-tuning "
+    qat_epochs: int = typer.Option(0, "--qat", min=0, help="After training, N epochs of quantization-aware fine-tuning "
                                    "into RUN/qat (0 = none)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
@@ -186,7 +332,7 @@ def train(
 
 
 @app.command()
-@user_errors
+@user_errors(outputs={"out": ("--out", "model")})
 def fold(
     model: Path = typer.Argument(..., help="A .keras/.h5 model, run folder, or legacy architecture .json."),
     out: Path = typer.Option(..., "--out", help="Folded model file (.keras) or folder (writes model.keras)."),
@@ -211,23 +357,24 @@ def fold(
 
 
 @app.command()
-@user_errors
+@user_errors(outputs={"out": ("--out", "dir")})
 def qat(
     model: Optional[Path] = typer.Argument(None, help="Trained run folder or .keras (default: the built-in model)."),
     data: Path = typer.Option(..., "--data", help="Dataset folder (split like the model's training)."),
     out: Path = typer.Option(..., "--out", help="QAT run folder (model.h5, metadata.json, tflite-int8/)."),
     epochs: int = typer.Option(5, min=1),
     batch_size: int = typer.Option(8, min=1),
-    learning_rate: float = typer.Option(1e-4, "--lr"),
+    learning_rate: float = typer.Option(1e-4, "--lr", callback=_positive, help="Adam learning rate, > 0."),
     int8_io: str = typer.Option("int8", help="int8 | uint8 input/output tensors."),
-    max_images: Optional[int] = typer.Option(None),
+    max_images: Optional[int] = typer.Option(None, min=1, help="Use only the first N pairs."),
     resume: bool = typer.Option(False, "--resume"),
     as_json: bool = typer.Option(False, "--json"),
     quiet: bool = typer.Option(False, "--quiet"),
 ):
     """Quantization-aware fine-tuning (tfmot) of a folded model, then full-integer int8 TFLite export."""
-    from mobile_kit.quant.qat import qat as qat_fn
+    from mobile_kit.quant.qat import check_int8_io, qat as qat_fn
 
+    check_int8_io(int8_io)  # before any training
     r = qat_fn(model, data, out, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, int8_io=int8_io,
                max_images=max_images, resume=resume, progress=_progress(quiet))
     d = r.to_dict()
@@ -244,7 +391,7 @@ def qat(
 
 
 @app.command()
-@user_errors
+@user_errors(outputs={"out": ("--out", "dir"), "bundle": ("--bundle", "dir")})
 def export(
     model: Optional[Path] = typer.Argument(None, help="Run folder, .keras or .h5 (default: the built-in model)."),
     target: str = typer.Option("tflite-int8", "--target", help=f"Export target: {_target_names(' | ')}."),
@@ -253,7 +400,7 @@ def export(
                                           "JSON Schema and golden/ test vectors (TFLite): everything an app needs."),
     head: str = typer.Option("softmax", help="Output head: softmax | sigmoid (2 classes, exact) | logits."),
     layout: Optional[str] = typer.Option(None, help=_option_help("layout")),
-    opset: Optional[int] = typer.Option(None, help=_option_help("opset")),
+    opset: Optional[int] = typer.Option(None, min=1, help=_option_help("opset")),
     precision: Optional[str] = typer.Option(None, help=_option_help("precision")),
     compress: Optional[str] = typer.Option(None, help=_option_help("compress")),
     data: Optional[Path] = typer.Option(None, "--data", help="Photos for int8 calibration and parity (default: scikit-image's)."),
@@ -302,12 +449,13 @@ def eval_cmd(
     model: Optional[Path] = typer.Argument(None, help=BUILTIN_HELP),
     data: Path = typer.Option(..., "--data", help="Dataset folder with images/ and masks/."),
     split: str = typer.Option("all", help="all | train | val (the training split, see --val-fraction/--seed)."),
-    val_fraction: float = typer.Option(0.2),
-    seed: int = typer.Option(0),
-    threshold: Optional[float] = typer.Option(None, help="p(person) threshold (default: the model's, 0.5)."),
+    val_fraction: float = typer.Option(0.2, callback=_fraction, help="As in train: 0 <= f < 1."),
+    seed: int = typer.Option(0, min=0, help="As in train: seed of the split (>= 0)."),
+    threshold: Optional[float] = typer.Option(None, min=0.0, max=1.0,
+                                              help="p(person) threshold in 0..1 (default: the model's, 0.5)."),
     input_norm: Optional[str] = typer.Option(None, help="Third-party .tflite: 0..1 | -1..1 | 0..255."),
     output_kind: Optional[str] = typer.Option(None, help="Third-party .tflite: softmax | sigmoid | logits."),
-    limit: Optional[int] = typer.Option(None, help="Only the first N pairs."),
+    limit: Optional[int] = typer.Option(None, min=1, help="Only the first N pairs."),
     per_image: bool = typer.Option(False, "--per-image", help="Include per-image figures in --json output."),
     as_json: bool = typer.Option(False, "--json"),
     quiet: bool = typer.Option(False, "--quiet"),
@@ -327,7 +475,7 @@ def eval_cmd(
 
 
 @app.command()
-@user_errors
+@user_errors(outputs={"out": ("--out", "file")})
 def bench(
     models: List[Path] = typer.Argument(..., help=".tflite artifacts (or the folders holding them)."),
     device: str = typer.Option("local", help="local (LiteRT interpreter here) | adb (benchmark_model on phones)."),
@@ -347,7 +495,7 @@ def bench(
                                                          "each non-CPU delegate's outputs with the CPU."),
     op_profiling: bool = typer.Option(False, "--op-profiling", help="adb: per-op timings (--enable_op_profiling)."),
     adb: str = typer.Option("adb", "--adb", help="adb executable."),
-    timeout: float = typer.Option(600.0, help="adb: seconds allowed for each adb command."),
+    timeout: float = typer.Option(600.0, callback=_positive, help="adb: seconds allowed for each adb command, > 0."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the result JSON here."),
     as_json: bool = typer.Option(False, "--json"),
     quiet: bool = typer.Option(False, "--quiet"),
@@ -387,7 +535,13 @@ def bench(
                             progress=_progress(quiet)).to_dict() for p in paths]
         doc = {"results": rows, "skipped_devices": []}
     if out is not None:
-        atomic_write_text(out, json.dumps(doc, indent=2) + "\n")
+        try:
+            atomic_write_text(out, json.dumps(doc, indent=2) + "\n")
+        except OSError as e:  # e.g. the disk filled up during the run: print the measurement, do not lose it
+            from mobile_kit.errors import OutputError, os_error_message
+
+            print_json(doc)
+            raise OutputError(os_error_message(e, "--out") + "; the results were printed to stdout instead") from None
     if as_json:
         print_json(doc)
         return
@@ -413,7 +567,7 @@ def bench(
 
 
 @app.command()
-@user_errors
+@user_errors(outputs={"out": ("--out", "dir")})
 def report(
     results: List[Path] = typer.Argument(..., help="Result JSON files from `mobilekit bench --out`."),
     out: Path = typer.Option(..., "--out", help="Folder for report.md and report.png."),
@@ -429,20 +583,20 @@ def report(
         print_kv("report", r)
 
 
-def _read_images(paths: list[Path], sample: Optional[str]):
-    from mobile_kit.data.dataset import load_image
+def _photo_inputs(paths: list[Path], sample: Optional[str]) -> list:
+    """Photo paths (read one at a time by predict) plus an optional bundled sample photo."""
     from mobile_kit.data.samples import sample_photo
 
-    images = [(p.name, load_image(p)) for p in paths]
+    items: list = list(paths)
     if sample:
-        images.append((sample, sample_photo(sample)))
-    if not images:
+        items.append((sample, sample_photo(sample)))
+    if not items:
         raise MobileKitError("expected at least one IMAGE or --sample NAME, found none")
-    return images
+    return items
 
 
 @app.command()
-@user_errors
+@user_errors(outputs={"out": ("--out", "dir")})
 def predict(
     model: Optional[Path] = typer.Argument(None, help=BUILTIN_HELP),
     images: Optional[List[Path]] = typer.Argument(None, help="Photos (.jpg/.png)."),
@@ -450,7 +604,8 @@ def predict(
                              "(.mp4/.mov/.avi/.mkv) the output video file."),
     effect: str = typer.Option("mask", help="mask | overlay | blur (portrait mode)."),
     sample: Optional[str] = typer.Option(None, help="Also segment a photo bundled with scikit-image (astronaut, camera)."),
-    threshold: Optional[float] = typer.Option(None),
+    threshold: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="p(person) threshold in 0..1 "
+                                              "(default: the model's, 0.5)."),
     input_norm: Optional[str] = typer.Option(None, help="Third-party .tflite: 0..1 | -1..1 | 0..255."),
     output_kind: Optional[str] = typer.Option(None, help="Third-party .tflite: softmax | sigmoid | logits."),
     as_json: bool = typer.Option(False, "--json"),
@@ -475,13 +630,24 @@ def predict(
     if model is not None and str(model) == "builtin":
         model = None
     seg = _segmenter(model, input_norm, output_kind, threads=2)
-    res = predict_fn(seg, _read_images(list(images or []), sample), out, effect=effect, threshold=threshold,
+    from mobile_kit.errors import DatasetError
+
+    res = predict_fn(seg, _photo_inputs(list(images or []), sample), out, effect=effect, threshold=threshold,
                      progress=_progress(quiet))
     if as_json:
         print_json([r.to_dict() for r in res])
     else:
         print_table(f"predict ({seg.path.name}, {effect})", ["source", "size", "person %", "written"],
-                    [[r.source, f"{r.width}x{r.height}", f"{100 * r.person_fraction:.1f}", r.output] for r in res])
+                    [[r.source, f"{r.width}x{r.height}", f"{100 * r.person_fraction:.1f}", r.output]
+                     for r in res if r.error is None])
+    bad = [r for r in res if r.error is not None]
+    if bad:
+        from rich.markup import escape
+
+        for r in bad:
+            stderr.print("[red]skipped[/] " + escape(r.error), highlight=False)
+        raise DatasetError(f"{len(bad)} of {len(res)} photos could not be read (listed above); "
+                           f"the other {len(res) - len(bad)} were written")
 
 
 def _predict_video(model, paths, out, effect, threshold, input_norm, output_kind, as_json, quiet):
@@ -508,7 +674,7 @@ def _predict_video(model, paths, out, effect, threshold, input_norm, output_kind
 
 
 @app.command()
-@user_errors
+@user_errors(outputs={"out": ("--out", "dir")})
 def quickstart(
     out: Path = typer.Option(Path("mobilekit-quickstart"), "--out", help="Folder for everything written."),
     threads: int = typer.Option(2, min=1),
@@ -527,8 +693,12 @@ def quickstart(
         print_kv("mobilekit quickstart", r["summary"])
 
 
+#: Channel orders ``import --channel-order`` accepts.
+CHANNEL_ORDERS = ("RGB", "BGR")
+
+
 @app.command("import")
-@user_errors
+@user_errors(outputs={"out": ("--out", "dir")})
 def import_cmd(
     model: Path = typer.Argument(..., help="An ONNX segmentation model (.onnx), NCHW or NHWC image input."),
     out: Path = typer.Option(..., "--out", help="Folder for model.tflite, saved_model/ and metadata.json."),
@@ -537,14 +707,18 @@ def import_cmd(
     offset: Optional[str] = typer.Option(None, help="See --scale."),
     channel_order: str = typer.Option("RGB", help="RGB | BGR."),
     output_kind: str = typer.Option("logits", help="softmax | sigmoid | logits."),
-    person_index: int = typer.Option(1, help="Output channel of the person class."),
+    person_index: int = typer.Option(1, min=0, help="Output channel of the person class (0-based)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Photos for the parity check (default: scikit-image's)."),
     as_json: bool = typer.Option(False, "--json"),
     quiet: bool = typer.Option(False, "--quiet"),
 ):
     """Bring an ONNX model in (onnx2tf -> SavedModel + TFLite), checked against onnxruntime."""
+    from mobile_kit.errors import UnknownNameError
     from mobile_kit.importers import import_onnx
     from mobile_kit.specs import normalization_from_name
+
+    if channel_order not in CHANNEL_ORDERS:
+        raise UnknownNameError("--channel-order", channel_order, CHANNEL_ORDERS)
 
     sc, of = normalization_from_name(input_norm or "0..1")
 
@@ -627,7 +801,7 @@ def _describe_tflite_metadata(t: dict) -> str:
 
 
 @app.command()
-@user_errors
+@user_errors(outputs={"bundle": ("BUNDLE", "dir")})
 def golden(
     bundle: Path = typer.Argument(..., help="Bundle folder written by `mobilekit export --bundle` (model.tflite + metadata.json)."),
     as_json: bool = typer.Option(False, "--json"),
@@ -652,8 +826,29 @@ def golden(
                       f"{c['width']}x{c['height']}", c["resize"], f"{100 * c['person_fraction']:.1f}"] for c in m["cases"]])
 
 
+#: Exit statuses of an interrupted command (128 + SIGINT, 128 + SIGTERM).
+INTERRUPTED_EXIT_CODES = (130, 143)
+
+
 def main():  # console-script entry point
-    app()
+    """Run the CLI; an interrupted command ends with exactly 130/143.
+
+    CPython ends a process by re-raising SIGINT on itself (status -2) if a
+    KeyboardInterrupt ever escaped code run through ``exec`` of a string, even
+    one that was caught later; everything has been cleaned up by then, so the
+    status is set with :func:`os._exit` after flushing the output.
+    """
+    import os
+    import sys
+
+    try:
+        app()
+    except SystemExit as e:
+        if e.code in INTERRUPTED_EXIT_CODES:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(e.code)
+        raise
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
 """``export_model``: fold, swap the head, convert, check parity, write the artifact and its metadata."""
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -11,7 +10,7 @@ import numpy as np
 
 from mobile_kit.errors import ExportError, ModelError, ParityError
 from mobile_kit.export.registry import check_requirements, get_target
-from mobile_kit.fileio import sha256_file
+from mobile_kit.fileio import sha256_file, stage_outputs
 from mobile_kit.progress import NullProgress, Progress
 from mobile_kit.specs import METADATA_FILENAME, ModelMetadata
 
@@ -63,25 +62,6 @@ def _size(path: Path) -> int:
     if path.is_dir():
         return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     return path.stat().st_size
-
-
-def _move_into_place(src: Path, dest: Path) -> None:
-    """Atomic for files; for folders (.mlpackage) the old one is renamed away first and removed after."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if src.is_dir():
-        staged = dest.parent / f".{dest.name}.new"
-        shutil.rmtree(staged, ignore_errors=True)
-        shutil.copytree(src, staged)
-        old = dest.parent / f".{dest.name}.old"
-        if dest.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(dest, old)
-        os.replace(staged, dest)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        staged = dest.parent / f".{dest.name}.new"
-        shutil.copyfile(src, staged)
-        os.replace(staged, dest)
 
 
 def export_model(
@@ -162,7 +142,7 @@ def export_model(
         (nothing is written unless ``skip_parity``).
     """
     from mobile_kit.reparam.head import swap_head
-    from mobile_kit.runtime import Segmenter, keras_source, load_keras_model
+    from mobile_kit.runtime import Segmenter, check_contract, keras_source, load_keras_model
     from mobile_kit.verify import parity_report
 
     tgt = get_target(target)
@@ -174,6 +154,7 @@ def export_model(
         raise ModelError(f"{out_dir}: expected an output folder other than the source model's own "
                          f"(its {METADATA_FILENAME} would be overwritten)")
     model = load_keras_model(src)
+    check_contract(src, meta, model.input_shape, model.output_shape)
     spec = meta.input
     fold_info = None
     convert_model = model
@@ -240,11 +221,14 @@ def export_model(
                 _check_embedding_changed_nothing(tmp_artifact, art_meta, probe, probe_out)
             t.advance()
         warnings = list(tgt.warnings(art_meta.io, opts))
-        _move_into_place(tmp_artifact, out_dir / tgt.filename)
+        # artifact + metadata (+ bundle extras) appear together or not at all, replacing any earlier export's
+        with stage_outputs(out_dir, replaces=unit_files()) as stage:
+            shutil.move(str(tmp_artifact), str(stage / tgt.filename))
+            art_meta.save(stage / METADATA_FILENAME)
+            if bundle:
+                write_bundle_extras(stage, art_meta)
     artifact = out_dir / tgt.filename
-    meta_path = art_meta.save(out_dir / METADATA_FILENAME)
-    if bundle:
-        write_bundle_extras(out_dir, art_meta)
+    meta_path = out_dir / METADATA_FILENAME
     return ExportResult(target, artifact, meta_path, _size(artifact),
                         sha256_file(artifact) if artifact.is_file() else None, rep, warnings)
 
@@ -259,6 +243,22 @@ def _check_embedding_changed_nothing(artifact: Path, meta: ModelMetadata, x: np.
     if diff > EMBED_MAX_ABS:
         raise ExportError(f"{artifact.name}: embedding the contract changed the model's output by {diff:.3g} "
                           f"(expected bit-identical); nothing written")
+
+
+#: What ``--bundle`` adds beside the artifact and its metadata.
+BUNDLE_EXTRAS = ("labels.txt", "metadata.schema.json", "golden")
+
+
+def unit_files() -> list[str]:
+    """Everything an export may leave in its folder: every registered target's artifact plus the bundle extras.
+
+    One folder holds one export: an earlier export's files are replaced as a
+    unit, so no other target's artifact and no stale bundle extras or golden
+    vectors of an earlier model stay beside the new pair.
+    """
+    from mobile_kit.export.registry import target_names
+
+    return sorted({get_target(n).filename for n in target_names()} | set(BUNDLE_EXTRAS))
 
 
 def write_bundle_extras(out_dir: Path, meta: ModelMetadata) -> None:

@@ -199,15 +199,16 @@ def import_onnx(
         from mobile_kit.export.tflite import tflite_io_details
 
         meta.io = dict(tflite_io_details(tfl), onnx_input_shape=shape)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        from mobile_kit.export.core import _move_into_place
+        from mobile_kit.fileio import stage_outputs
 
-        _move_into_place(tfl, out_dir / "model.tflite")
         sm = tmp / "tf_saved_model"
         sm.mkdir()
         for f in (tmp / "tf").iterdir():
             if f.suffix != ".tflite":
                 shutil.move(str(f), sm / f.name)
-        _move_into_place(sm, out_dir / "saved_model")
-    meta_path = meta.save(out_dir / METADATA_FILENAME)
+        with stage_outputs(out_dir) as stage:  # model.tflite, saved_model/ and metadata.json appear together
+            shutil.move(str(tfl), str(stage / "model.tflite"))
+            shutil.move(str(sm), str(stage / "saved_model"))
+            meta.save(stage / METADATA_FILENAME)
+    meta_path = out_dir / METADATA_FILENAME
     return ImportResult(out_dir / "model.tflite", out_dir / "saved_model", meta_path, parity, shape, time.time() - t0)

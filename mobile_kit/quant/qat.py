@@ -139,6 +139,15 @@ def quantize_aware(model):
         return qk.quantize_apply(annotated), rep
 
 
+def check_int8_io(int8_io: str) -> None:
+    """Raise :class:`UnknownNameError` unless ``int8_io`` is a tflite-int8 input/output type (``int8``, ``uint8``)."""
+    from mobile_kit.errors import UnknownNameError
+    from mobile_kit.export.tflite import INT8_IO_TYPES
+
+    if int8_io not in INT8_IO_TYPES:
+        raise UnknownNameError("--int8-io type", int8_io, INT8_IO_TYPES)
+
+
 def qat(
     model: str | Path | None,
     data: str | Path,
@@ -190,6 +199,7 @@ def qat(
     from mobile_kit.training import STATE_FILENAME, fit, prepare_data, val_figures
 
     t0 = time.time()
+    check_int8_io(int8_io)  # every option is checked before the fine-tuning starts
     src, meta = keras_source(model, "QAT")
     out = Path(out)
     if (out / STATE_FILENAME).exists() and not resume:
