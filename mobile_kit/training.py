@@ -85,6 +85,10 @@ class _Prepared:
     train_samples: list
     xv: np.ndarray | None
     yv: np.ndarray | None
+    # Recipe hooks (mobile_kit.recipe.prepare.attach_recipe): per-epoch batches, loss, epoch length.
+    batches: object = None
+    loss_fn: object = None
+    steps_per_epoch: int | None = None
 
 
 def prepare_data(data, spec: InputSpec, val_fraction: float, seed: int, max_images: int | None,
@@ -172,7 +176,7 @@ def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learnin
     from mobile_kit.data.pipeline import train_dataset
     from mobile_kit.losses import get_loss
 
-    loss_fn = get_loss(loss)
+    loss_fn = prep.loss_fn or get_loss(loss)
     state_path = out / STATE_FILENAME
     spec = prep.spec
     optimizer = keras.optimizers.Adam(learning_rate)
@@ -210,7 +214,7 @@ def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learnin
         return value
 
     writer = tf.summary.create_file_writer(str(out / "logs"))
-    steps_per_epoch = math.ceil(len(prep.train_samples) / batch_size)
+    steps_per_epoch = prep.steps_per_epoch or math.ceil(len(prep.train_samples) / batch_size)
     aug_cfg = AugmentConfig() if augment else None
     with progress.task(label, epochs) as bar:
         bar.advance(start_epoch)
@@ -220,7 +224,9 @@ def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learnin
             t_epoch = time.time()
             losses = []
             with progress.task(f"epoch {epoch + 1}/{epochs}", steps_per_epoch) as ebar:
-                for x, y in train_dataset(prep.train_samples, spec, batch_size, seed, epoch, aug_cfg):
+                batches = (prep.batches(batch_size, seed, epoch, aug_cfg) if prep.batches is not None
+                           else train_dataset(prep.train_samples, spec, batch_size, seed, epoch, aug_cfg))
+                for x, y in batches:
                     losses.append(float(train_step(x, y)))
                     ebar.advance(loss=float(np.mean(losses)))
             row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": lr, "seconds": round(time.time() - t_epoch, 2)}
@@ -311,6 +317,7 @@ def train(
     arch_options: dict | None = None,
     acnet: bool = False,
     name: str | None = None,
+    recipe=None,
     progress: Progress = NullProgress(),
 ) -> TrainResult:
     """Train ``arch`` on ``data`` and write a run folder ``out``.
@@ -346,6 +353,10 @@ def train(
     acnet : bool
         Build the architecture with ACNet blocks (fold before export; export
         folds automatically).
+    recipe : mobile_kit.recipe.RecipeConfig, optional
+        Extra datasets with weights, teacher distillation, unlabelled photos,
+        negatives, copy-paste, boundary loss (all off by default). The val
+        split of ``data`` still selects the best epoch.
 
     Returns
     -------
@@ -384,8 +395,14 @@ def train(
     model = build_model(arch, spec, 2, **options)
     existed = out.exists()
     fresh = not existed or not any(out.iterdir())
+    recipe_info = None
     try:
         prep = prepare_data(data, spec, val_fraction, seed, max_images, progress)
+        if recipe is not None and recipe.active:
+            from mobile_kit.recipe.prepare import attach_recipe
+
+            recipe_info = attach_recipe(prep, data, recipe, loss, val_fraction, seed, max_images, batch_size,
+                                        progress)
         history, best = fit(model, prep, out, epochs, batch_size, learning_rate, loss, seed, resume, augment,
                             progress, f"training {arch}", config=config)
     except BaseException:
@@ -415,6 +432,7 @@ def train(
         "n_train": len(prep.train_pairs),
         "n_val": len(prep.val_pairs),
         "max_images": max_images,
+        "recipe": recipe_info,
         "best_epoch": best["epoch"],
         "kept_epoch_rule": best.get("criterion", SELECTION_RULES[bool(prep.val_pairs)]),
         "seconds": round(sum(h.get("seconds", 0.0) for h in history), 1),  # summed over resumed sessions
