@@ -62,3 +62,107 @@ def get_loss(name: str, dice_channels=None):
     if name not in LOSSES:
         raise UnknownNameError("loss", name, LOSSES)
     return LOSSES[name](dice_channels)
+
+
+# --- Recipe losses: boundary band and knowledge distillation -------------------------------------------------
+#
+# These read the 4-channel target of :func:`mobile_kit.recipe.mixing.encode_target`
+# (person, labelled, teacher probability, boundary band), all (B, H, W) float.
+
+
+def _pixel_ce(y1, p1):
+    """Binary cross-entropy map of soft or hard person targets ``y1`` against p(person) ``p1``: (B, H, W)."""
+    p1 = tf.clip_by_value(p1, _EPS, 1.0 - _EPS)
+    return -(y1 * tf.math.log(p1) + (1.0 - y1) * tf.math.log(1.0 - p1))
+
+
+def _pixel_focal(y1, p1, gamma: float = 2.0):
+    p1 = tf.clip_by_value(p1, _EPS, 1.0 - _EPS)
+    pt = y1 * p1 + (1.0 - y1) * (1.0 - p1)
+    return -tf.pow(1.0 - pt, gamma) * tf.math.log(pt)
+
+
+def _dice_per_image(y1, p1):
+    inter = tf.reduce_sum(p1 * y1, axis=[1, 2])
+    denom = tf.reduce_sum(p1, axis=[1, 2]) + tf.reduce_sum(y1, axis=[1, 2])
+    return 1.0 - (2.0 * inter + 1.0) / (denom + 1.0)
+
+
+def boundary_loss(y1, p1, band):
+    """Cross-entropy averaged over the boundary band only, per image: (B,).
+
+    ``band`` (B, H, W) {0, 1} marks pixels within a few pixels of the mask edge
+    (Canny edges of the mask, dilated; :func:`mobile_kit.recipe.mixing.boundary_band`),
+    the edge-weighted loss of the Portrait-Segmentation project
+    (anilsathyan7/Portrait-Segmentation). Images without an edge contribute 0.
+    """
+    ce = _pixel_ce(y1, p1)
+    return tf.reduce_sum(ce * band, axis=[1, 2]) / (tf.reduce_sum(band, axis=[1, 2]) + _EPS)
+
+
+def distillation_loss(teacher, p1):
+    """Soft-target cross-entropy against the teacher's p(person), per image: (B,) (Hinton et al., 2015, T = 1)."""
+    return tf.reduce_mean(_pixel_ce(teacher, p1), axis=[1, 2])
+
+
+#: Pixel terms of the ground-truth loss by base loss name (the Dice term is added when the name has ``dice``).
+_PIXEL_TERMS = {"ce+dice": _pixel_ce, "focal+dice": _pixel_focal, "ce": _pixel_ce}
+
+
+def recipe_loss(base: str = "ce+dice", distill_weight: float = 0.0, boundary_weight: float = 0.0):
+    """The training-recipe loss on NHWC softmax probabilities.
+
+    ``loss = (1 - a) * GT + a * KD`` with ``a = distill_weight``, where
+
+    - ``GT`` is the ``base`` loss (CE or focal, + soft Dice) plus
+      ``boundary_weight`` x :func:`boundary_loss`, averaged over the
+      *labelled* images of the batch only;
+    - ``KD`` is :func:`distillation_loss` against the teacher channel,
+      averaged over all images (labelled and unlabelled).
+
+    A batch without labelled images has ``GT = 0``. A 1-channel ``y_true``
+    (plain person mask, as in validation) falls back to ``base``.
+
+    Parameters
+    ----------
+    base : str
+        ``ce+dice``, ``focal+dice`` or ``ce``.
+    distill_weight : float
+        ``a`` in [0, 1].
+    boundary_weight : float
+        Weight of the boundary-band term (>= 0).
+
+    Raises
+    ------
+    UnknownNameError
+        For an unknown ``base``.
+    ValueError
+        For weights out of range.
+    """
+    if base not in _PIXEL_TERMS:
+        raise UnknownNameError("loss", base, _PIXEL_TERMS)
+    if not 0.0 <= distill_weight <= 1.0 or boundary_weight < 0:
+        raise ValueError(f"distill_weight must be in [0, 1] and boundary_weight >= 0, found "
+                         f"{distill_weight} and {boundary_weight}")
+    pixel = _PIXEL_TERMS[base]
+    dice = "dice" in base
+    plain = LOSSES[base]((1,))  # the recipe targets are binary person masks: Dice on channel 1
+
+    def loss(y_true, y_pred):
+        if y_true.shape[-1] == 1:
+            return plain(y_true, y_pred)
+        y1, lab, teacher, band = (y_true[..., i] for i in range(4))
+        p1 = y_pred[..., 1]
+        valid = lab[:, 0, 0]
+        gt = tf.reduce_mean(pixel(y1, p1), axis=[1, 2])
+        if dice:
+            gt = gt + _dice_per_image(y1, p1)
+        if boundary_weight:
+            gt = gt + boundary_weight * boundary_loss(y1, p1, band)
+        gt = tf.reduce_sum(gt * valid) / tf.maximum(tf.reduce_sum(valid), 1.0)
+        if not distill_weight:
+            return gt
+        kd = tf.reduce_mean(distillation_loss(teacher, p1))
+        return (1.0 - distill_weight) * gt + distill_weight * kd
+
+    return loss

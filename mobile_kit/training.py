@@ -84,6 +84,10 @@ class _Prepared:
     xv: np.ndarray | None
     yv: np.ndarray | None
     task: object = None
+    # Recipe hooks (mobile_kit.recipe.prepare.attach_recipe): per-epoch batches, loss, epoch length.
+    batches: object = None
+    loss_fn: object = None
+    steps_per_epoch: int | None = None
 
 
 def prepare_data(data, spec: InputSpec, val_fraction: float, seed: int, max_images: int | None,
@@ -173,7 +177,7 @@ def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learnin
     from mobile_kit.data.pipeline import train_dataset
 
     task = prep.task
-    loss_fn = task.loss(loss)
+    loss_fn = prep.loss_fn or task.loss(loss)
     metric = task.primary_metric
     flip_lut = task.flip_lut()
     state_path = out / STATE_FILENAME
@@ -213,7 +217,7 @@ def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learnin
         return value
 
     writer = tf.summary.create_file_writer(str(out / "logs"))
-    steps_per_epoch = math.ceil(len(prep.train_samples) / batch_size)
+    steps_per_epoch = prep.steps_per_epoch or math.ceil(len(prep.train_samples) / batch_size)
     aug_cfg = AugmentConfig() if augment else None
     with progress.task(label, epochs) as bar:
         bar.advance(start_epoch)
@@ -223,7 +227,9 @@ def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learnin
             t_epoch = time.time()
             losses = []
             with progress.task(f"epoch {epoch + 1}/{epochs}", steps_per_epoch) as ebar:
-                for x, y in train_dataset(prep.train_samples, spec, batch_size, seed, epoch, aug_cfg, flip_lut):
+                batches = (prep.batches(batch_size, seed, epoch, aug_cfg) if prep.batches is not None
+                           else train_dataset(prep.train_samples, spec, batch_size, seed, epoch, aug_cfg, flip_lut))
+                for x, y in batches:
                     losses.append(float(train_step(x, y)))
                     ebar.advance(loss=float(np.mean(losses)))
             row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": lr, "seconds": round(time.time() - t_epoch, 2)}
@@ -310,6 +316,7 @@ def train(
     task: str = "person",
     label_map: str | Path | None = None,
     input_height: int | None = None,
+    recipe=None,
     progress: Progress = NullProgress(),
 ) -> TrainResult:
     """Train ``arch`` on ``data`` and write a run folder ``out``.
@@ -352,6 +359,10 @@ def train(
     acnet : bool
         Build the architecture with ACNet blocks (fold before export; export
         folds automatically).
+    recipe : mobile_kit.recipe.RecipeConfig, optional
+        Extra datasets with weights, teacher distillation, unlabelled photos,
+        negatives, copy-paste, boundary loss (all off by default). The val
+        split of ``data`` still selects the best epoch.
 
     Returns
     -------
@@ -394,8 +405,18 @@ def train(
     model = build_model(arch, spec, task_obj.num_classes, **options)
     existed = out.exists()
     fresh = not existed or not any(out.iterdir())
+    recipe_info = None
     try:
         prep = prepare_data(data, spec, val_fraction, seed, max_images, progress, task_obj)
+        if recipe is not None and recipe.active:
+            if not getattr(task_obj, "supports_recipe", False):
+                raise MobileKitError(f"training recipe options (extra --data, teacher, unlabelled, negatives, "
+                                     f"copy-paste, boundary, epoch size) build binary person targets; expected none "
+                                     f"with --task {task_obj.name}, found {recipe.to_dict()}")
+            from mobile_kit.recipe.prepare import attach_recipe
+
+            recipe_info = attach_recipe(prep, data, recipe, loss, val_fraction, seed, max_images, batch_size,
+                                        progress)
         history, best = fit(model, prep, out, epochs, batch_size, learning_rate, loss, seed, resume, augment,
                             progress, f"training {arch}", config=config)
     except BaseException:
@@ -428,6 +449,7 @@ def train(
         "n_train": len(prep.train_pairs),
         "n_val": len(prep.val_pairs),
         "max_images": max_images,
+        "recipe": recipe_info,
         "best_epoch": best["epoch"],
         "kept_epoch_rule": best.get("criterion", SELECTION_RULES[bool(prep.val_pairs)].format(
             metric=task_obj.primary_metric)),

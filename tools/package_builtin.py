@@ -22,13 +22,26 @@ PROVENANCE = (
 )
 
 
+RECIPE_PROVENANCE = (
+    "Trained by mobilekit with the distillation recipe (mobile_kit/recipe): the train split (val_fraction 0.2, "
+    "seed 0) of portrait-248 (GitHub VikramShenoy97/Human-Segmentation-Dataset, masks made with remove.bg, no "
+    "licence stated) and of Clothing Co-Parsing read as binary person, bags/purses/wallets counted as person "
+    "(GitHub bearpaw/clothing-co-parsing, Apache-2.0; third-party street-fashion photos), its 1,094 unlabelled "
+    "photos labelled by the teacher, person-free background crops of those photos; teacher: MediaPipe Selfie "
+    "Segmentation selfie_segmentation.tflite (PyPI wheel mediapipe==0.10.21, Apache-2.0). The photos and the "
+    "teacher are not redistributed; only the trained weights ship."
+)
+
+
 def main(run: str) -> None:
     run_dir = Path(run)
     meta = ModelMetadata.load(run_dir / "metadata.json")
-    meta.name = "mobilekit-portrait-likeunet-256"
-    meta.version = "1"
-    meta.provenance = PROVENANCE
-    meta.training["data"] = "portrait-248 (../shared/data/portrait-248)"
+    recipe = (meta.training or {}).get("recipe")
+    meta.name = f"mobilekit-portrait-{meta.arch}-{meta.input.height}"
+    meta.version = "2" if recipe else "1"
+    meta.provenance = RECIPE_PROVENANCE if recipe else PROVENANCE
+    meta.training["data"] = "portrait-248 (../shared/data/portrait-248)" + (
+        " + ccp (../shared/data/ccp) + ccp/unlabelled (teacher labels) + negatives" if recipe else "")
     BUILTIN_DIR.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run_dir / "model.keras", BUILTIN_DIR / "model.keras")
     shutil.copyfile(run_dir / "history.json", BUILTIN_DIR / "history.json")

@@ -241,16 +241,19 @@ def validate(
 @app.command()
 @user_errors(outputs={"out": ("--out", "dir")})
 def train(
-    data: Path = typer.Option(..., "--data", help="Dataset folder with images/ and masks/ (parsing: labels/)."),
+    data: List[str] = typer.Option(..., "--data", help="Dataset [KIND:]PATH; repeat to mix several. The first is an "
+                                   "images/ + masks/ folder whose val split picks the best epoch; KIND ccp reads "
+                                   "Clothing Co-Parsing labels as binary person (bags count as person). "
+                                   "--task parsing: one images/ + labels/ folder."),
     out: Path = typer.Option(..., "--out", help="Run folder to write (model.keras, metadata.json, history.json, logs/)."),
     task: str = typer.Option("person", "--task", help="What the model predicts: person (binary masks) | parsing "
                              "(K classes from class-id PNGs in labels/, see --label-map)."),
     label_map: Optional[Path] = typer.Option(None, "--label-map", help="parsing: JSON grouping the dataset's classes "
                                              "into model classes (classes, map, flip_pairs), or a shipped map's name: "
-                                             "ccp-8 (CCP's 59 classes -> 8 body parts/garments)."),
+                                             "ccp-8 (CCP's 59 classes -> 8 body parts/garments), cihp-20."),
     input_height: Optional[int] = typer.Option(None, help="Input height when not square (default: --input-size), "
                                                "e.g. 256 with --input-size 192 for full-body photos."),
-    arch: str = typer.Option("likeunet", help="Architecture (registered: likeunet, unet)."),
+    arch: str = typer.Option("likeunet", help="Architecture (registered: likeunet, mbv2_lraspp, unet)."),
     input_size: int = typer.Option(256, help="Square input size in pixels, a multiple of 32."),
     grayscale: bool = typer.Option(False, "--grayscale", help="1-channel input instead of RGB."),
     epochs: int = typer.Option(30, min=1),
@@ -266,8 +269,34 @@ def train(
     no_augment: bool = typer.Option(False, "--no-augment", help="Train without augmentation."),
     max_images: Optional[int] = typer.Option(None, min=1, help="Use only the first N pairs (quick experiments)."),
     base_filters: Optional[int] = typer.Option(None, min=1, help="unet only: filters of the first level."),
+    width_multiplier: Optional[float] = typer.Option(None, help="likeunet, mbv2_lraspp: scale every channel count "
+                                                     "(default 1.0)."),
     depth: Optional[int] = typer.Option(None, min=1, help="unet only: number of down-sampling levels."),
     acnet: bool = typer.Option(False, "--acnet", help="ACNet blocks (3x3 + 1x3 + 3x1) in place of 3x3 conv + BN."),
+    data_weight: Optional[List[float]] = typer.Option(None, "--data-weight", help="Sampling weight of each --data, "
+                                                      "in the same order (default 1 each)."),
+    teacher: Optional[Path] = typer.Option(None, "--teacher", help="Distil from this model (run folder, .keras, "
+                                           ".tflite, .onnx), run through our runtime with its own contract."),
+    teacher_input_norm: Optional[str] = typer.Option(None, help="Teacher without metadata.json: input "
+                                                     "normalisation 0..1 | -1..1 | 0..255 (MediaPipe selfie: 0..1)."),
+    teacher_output_kind: Optional[str] = typer.Option(None, help="Teacher without metadata.json: softmax | sigmoid "
+                                                      "| logits (MediaPipe selfie: sigmoid)."),
+    teacher_licence: Optional[str] = typer.Option(None, help="Teacher's licence, recorded in metadata.json (default: "
+                                                  "the first line of a LICENSE file beside it, else 'not stated')."),
+    distill_weight: float = typer.Option(0.5, min=0.0, max=1.0, help="With --teacher: a in (1-a)*GT loss + a*soft "
+                                         "cross-entropy to the teacher's probabilities."),
+    unlabelled: Optional[Path] = typer.Option(None, "--unlabelled", help="Folder of photos trained on teacher "
+                                              "labels only (needs --teacher)."),
+    unlabelled_weight: float = typer.Option(1.0, min=0.0, help="Sampling weight of the --unlabelled photos."),
+    negatives: float = typer.Option(0.0, min=0.0, max=0.9, help="Fraction of each epoch that is person-free crops "
+                                    "(background of labelled photos, empty masks). 0 = off."),
+    copy_paste: float = typer.Option(0.0, min=0.0, max=1.0, help="Probability of pasting a labelled person onto a "
+                                     "person-free background. 0 = off."),
+    boundary_weight: float = typer.Option(0.0, min=0.0, help="Weight of the cross-entropy over a Canny band around "
+                                          "mask edges, added to the loss. 0 = off."),
+    boundary_width: int = typer.Option(3, min=1, help="Half-width in model pixels of that band."),
+    epoch_size: Optional[int] = typer.Option(None, min=1, help="Samples drawn per epoch with the recipe (default: "
+                                             "all training samples of every source)."),
     qat_epochs: int = typer.Option(0, "--qat", min=0, help="After training, N epochs of quantization-aware fine-tuning "
                                    "into RUN/qat (0 = none)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -275,13 +304,31 @@ def train(
 ):
     """Train a segmentation model; the best epoch by the task's validation figure is kept
     (person: person IoU; parsing: per-image mIoU)."""
+    from mobile_kit.recipe import RecipeConfig, TeacherSpec, parse_source
     from mobile_kit.training import train as train_fn
 
-    opts = {k: v for k, v in (("base_filters", base_filters), ("depth", depth)) if v is not None}
+    weights = list(data_weight or [])
+    if weights and len(weights) != len(data):
+        raise MobileKitError(f"--data-weight: expected one weight per --data ({len(data)}), found {len(weights)}")
+    weights = weights or [1.0] * len(data)
+    sources = [parse_source(d, w) for d, w in zip(data, weights)]
+    if sources[0].kind != "masks":
+        raise MobileKitError(f"--data {data[0]}: expected the first --data to be an images/ + masks/ folder (its val "
+                             f"split picks the best epoch), found kind {sources[0].kind!r}")
+    recipe = RecipeConfig(
+        primary_weight=sources[0].weight, extra_sources=sources[1:],
+        teacher=TeacherSpec(teacher, teacher_input_norm, teacher_output_kind, teacher_licence) if teacher else None,
+        distill_weight=distill_weight, unlabelled=str(unlabelled) if unlabelled else None,
+        unlabelled_weight=unlabelled_weight, negatives=negatives, copy_paste=copy_paste,
+        boundary_weight=boundary_weight, boundary_width=boundary_width, epoch_size=epoch_size)
+    data = sources[0].path
+    opts = {k: v for k, v in (("base_filters", base_filters), ("depth", depth),
+                              ("width_multiplier", width_multiplier)) if v is not None}
     r = train_fn(data, out, arch=arch, input_size=input_size, grayscale=grayscale, epochs=epochs,
                  batch_size=batch_size, learning_rate=learning_rate, loss=loss, val_fraction=val_fraction,
                  seed=seed, resume=resume, augment=not no_augment, max_images=max_images, arch_options=opts,
-                 acnet=acnet, task=task, label_map=label_map, input_height=input_height, progress=_progress(quiet))
+                 acnet=acnet, recipe=recipe, task=task, label_map=label_map, input_height=input_height,
+                 progress=_progress(quiet))
     res = r.to_dict()
     if qat_epochs:
         from mobile_kit.quant.qat import qat as qat_fn

@@ -40,7 +40,7 @@ class AugmentConfig:
 
 def random_crop(image, mask, rng, scale=(0.35, 1.0), aspect=(0.75, 1.33)):
     """Random crop of ``scale`` of the area and ``aspect`` (w/h relative to the photo's)."""
-    h, w = mask.shape
+    h, w = mask.shape[:2]  # a mask may carry extra channels (e.g. a teacher map)
     for _ in range(10):
         area = rng.uniform(*scale) * h * w
         ar = np.exp(rng.uniform(np.log(aspect[0]), np.log(aspect[1]))) * (w / h)
@@ -55,7 +55,7 @@ def random_crop(image, mask, rng, scale=(0.35, 1.0), aspect=(0.75, 1.33)):
 
 def zoom_out(image, mask, rng, scale=(0.45, 0.9)):
     """Shrink the photo by ``scale`` and paste it at a random place on a random-colour canvas."""
-    h, w = mask.shape
+    h, w = mask.shape[:2]  # a mask may carry extra channels (e.g. a teacher map)
     s = rng.uniform(*scale)
     nh, nw = max(1, int(h * s)), max(1, int(w * s))
     small = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)

@@ -27,7 +27,7 @@ def build_model(name: str, input_spec: InputSpec, num_classes: int = 2, **option
     Parameters
     ----------
     name : str
-        A key of :data:`ARCHITECTURES` (``likeunet``, ``unet``).
+        A key of :data:`ARCHITECTURES` (``likeunet``, ``mbv2_lraspp``, ``unet``).
     input_spec : InputSpec
         Input size and channels; height and width must be multiples of the
         architecture's total stride (32).

@@ -114,6 +114,7 @@ class PersonTask(Task):
     effects = ("mask", "overlay", "blur")
     description = "person segmentation"
     person_index = 1
+    supports_recipe = True  # mobile_kit.recipe (multi-dataset, distillation, ...) builds binary person targets
 
     def __init__(self, label_map=None, data=None, **config):
         from mobile_kit.errors import MobileKitError

@@ -60,7 +60,7 @@ def test_unknown_names_list_valid_ones(tiny_run, tmp_path, make_dataset):
     _assert_user_error(run("export", tiny_run, "--target", "tflite-int4", "--out", tmp_path / "o"),
                        "tflite-fp16, tflite-fp32, tflite-int8")
     _assert_user_error(run("train", "--data", make_dataset(), "--out", tmp_path / "r", "--arch", "resnet"),
-                       "likeunet, unet")
+                       "likeunet, mbv2_lraspp, unet")
     _assert_user_error(run("train", "--data", make_dataset(), "--out", tmp_path / "r", "--input-size", 100),
                        "multiples of 32")
     assert not (tmp_path / "o").exists() and not (tmp_path / "r").exists()
