@@ -48,20 +48,28 @@ def soft_dice(y_true, y_pred, channels=None):
     return 1.0 - tf.reduce_mean((2.0 * inter + 1.0) / (denom + 1.0))
 
 
-#: name -> factory(dice_channels) -> loss(y_true, y_pred)
-LOSSES = {
+#: name -> factory(dice_channels) -> loss(y_true, y_pred); the task picks the Dice channels.
+LOSS_FACTORIES = {
     "ce+dice": lambda ch: lambda t, p: cross_entropy(t, p) + soft_dice(t, p, ch),
     "focal+dice": lambda ch: lambda t, p: focal(t, p) + soft_dice(t, p, ch),
     "ce": lambda ch: cross_entropy,
 }
+#: The losses of a two-class model (Dice on channel 1), by name: what :func:`get_loss` returns without channels.
+LOSSES = {name: f((1,)) for name, f in LOSS_FACTORIES.items()}
 
 
-def get_loss(name: str, dice_channels=None):
+def get_loss(name: str, dice_channels=(1,)):
     """Return the loss registered as ``name`` (``ce+dice``, ``focal+dice``, ``ce``), its Dice term over
-    ``dice_channels`` (None = all classes)."""
-    if name not in LOSSES:
-        raise UnknownNameError("loss", name, LOSSES)
-    return LOSSES[name](dice_channels)
+    ``dice_channels`` (default channel 1 of a two-class model; None = all classes).
+
+    Raises
+    ------
+    UnknownNameError
+        For a name not in :data:`LOSS_FACTORIES`.
+    """
+    if name not in LOSS_FACTORIES:
+        raise UnknownNameError("loss", name, LOSS_FACTORIES)
+    return LOSS_FACTORIES[name](dice_channels)
 
 
 # --- Recipe losses: boundary band and knowledge distillation -------------------------------------------------
@@ -146,7 +154,7 @@ def recipe_loss(base: str = "ce+dice", distill_weight: float = 0.0, boundary_wei
                          f"{distill_weight} and {boundary_weight}")
     pixel = _PIXEL_TERMS[base]
     dice = "dice" in base
-    plain = LOSSES[base]((1,))  # the recipe targets are binary person masks: Dice on channel 1
+    plain = LOSSES[base]  # the recipe targets are binary person masks: Dice on channel 1
 
     def loss(y_true, y_pred):
         if y_true.shape[-1] == 1:
