@@ -115,17 +115,25 @@ extension Contract {
                             modelName: String = "model.tflite") throws -> Contract? {
         var packed: Data? = nil
         if let m = model { packed = try EmbeddedFiles.read(m, name: EmbeddedFiles.contractFile) }
-        if let s = sidecar, let e = packed {
+        return try resolve(sidecar: sidecar, embedded: packed, sidecarName: sidecarName, embeddedName: modelName)
+    }
+
+    /// `sidecar` (metadata.json) or else `embedded` (the contract JSON carried by the model: a `.tflite`
+    /// associated file, or Core ML `user_defined_metadata["mobilekit"]`); nil when neither is given; throws one
+    /// line naming the differing contract fields when both are given and disagree.
+    public static func resolve(sidecar: Data?, embedded: Data?, sidecarName: String = "metadata.json",
+                               embeddedName: String = "the model") throws -> Contract? {
+        if let s = sidecar, let e = embedded {
             let a = (try JSONSerialization.jsonObject(with: s)) as? [String: Any] ?? [:]
             let b = (try JSONSerialization.jsonObject(with: e)) as? [String: Any] ?? [:]
             var diff: [String] = []
             for k in contractFields { differences(a[k], b[k], k, &diff) }
             if !diff.isEmpty {
-                throw ContractError.invalid("\(sidecarName): disagrees with the contract embedded in \(modelName) on "
+                throw ContractError.invalid("\(sidecarName): disagrees with the contract embedded in \(embeddedName) on "
                     + diff.joined(separator: ", ") + "; re-export, or remove the stale metadata.json")
             }
         }
-        guard let chosen = sidecar ?? packed else { return nil }
+        guard let chosen = sidecar ?? embedded else { return nil }
         return try parse(chosen)
     }
 
