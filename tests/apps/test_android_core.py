@@ -93,6 +93,12 @@ def test_golden_check_fails_when_the_model_is_not_the_one_golden_was_written_for
     dst = tmp_path / "mixed"
     shutil.copytree(builtin_bundles["fp32"], dst)
     shutil.copyfile(builtin_bundles["fp32-sigmoid"] / "model.tflite", dst / "model.tflite")
+    # the softmax metadata.json disagrees with the sigmoid contract embedded in the swapped model
+    rc, rep = golden_check(java_core, dst)
+    assert rc == 2 and "disagrees with the contract embedded in model.tflite" in rep["bundles"][0]["error"]
+    assert "output.labels" in rep["bundles"][0]["error"]
+    # without metadata.json the embedded contract is used, and the golden SHA-256 catches the swap
+    (dst / "metadata.json").unlink()
     rc, rep = golden_check(java_core, dst)
     assert rc == 1 and any("SHA-256" in f for f in rep["bundles"][0]["failures"])
 
