@@ -47,6 +47,34 @@ def to_model_input(image: np.ndarray, spec: InputSpec, resize: bool = True) -> n
     return image.astype(np.float32) * scale + offset
 
 
+def quantize(x: np.ndarray, scale: float, zero_point: int, dtype) -> np.ndarray:
+    """Quantize a float tensor with the rounding pinned in android_demo/GOLDEN.md (step 6).
+
+    ``q = clamp(floor(x / scale + 0.5) + zero_point, qmin, qmax)``: ties round up (towards +inf), not to even
+    as ``np.round`` does, so that the Python runtime, the golden vectors and the app cores (Java, Swift) give the
+    same integers.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Float values in the model's input domain (any shape, e.g. ``(1, H, W, C)`` NHWC).
+    scale : float
+        Quantization scale of the tensor (``> 0``).
+    zero_point : int
+        Quantization zero point.
+    dtype : numpy dtype
+        ``np.int8`` or ``np.uint8`` (any integer dtype; its range gives ``qmin``/``qmax``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape as ``x``, ``dtype``. The division is done in float64.
+    """
+    info = np.iinfo(dtype)
+    q = np.floor(np.asarray(x, dtype=np.float64) / scale + 0.5) + zero_point
+    return np.clip(q, info.min, info.max).astype(dtype)
+
+
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     x = x - x.max(axis=axis, keepdims=True)
     e = np.exp(x)

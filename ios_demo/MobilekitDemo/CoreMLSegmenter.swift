@@ -46,11 +46,11 @@ final class CoreMLSegmenter {
     private let temporal = Temporal()
 
     init(bundle: ModelBundle, computeUnits: ComputeChoice) async throws {
-        contract = try bundle.contract()
         self.computeUnits = computeUnits
         let config = MLModelConfiguration()
         config.computeUnits = computeUnits.units
         let model = try MLModel(contentsOf: try await bundle.compiledModelURL(), configuration: config)
+        contract = try bundle.contract(model: model)
         request = VNCoreMLRequest(model: try VNCoreMLModel(for: model))
         request.imageCropAndScaleOption = .scaleFill
     }

@@ -75,6 +75,7 @@ import numpy as np
 from mobile_kit.errors import ModelError
 from mobile_kit.fileio import atomic_write_bytes, atomic_write_text, sha256_file
 from mobile_kit.specs import METADATA_FILENAME, ModelMetadata
+from mobile_kit.preprocess import quantize  # noqa: F401  (the pinned rounding; re-exported for golden users)
 
 GOLDEN_DIRNAME = "golden"
 GOLDEN_FORMAT = "mobilekit-golden"
@@ -207,13 +208,6 @@ def argb_to_rgb(argb: np.ndarray) -> np.ndarray:
     """``(H, W)`` uint32 ``0xAARRGGBB`` -> ``(H, W, 3)`` uint8 RGB (alpha dropped)."""
     a = argb.astype(np.uint32)
     return np.stack([(a >> 16) & 255, (a >> 8) & 255, a & 255], axis=-1).astype(np.uint8)
-
-
-def quantize(x: np.ndarray, scale: float, zero_point: int, dtype) -> np.ndarray:
-    """``q = clamp(floor(x / scale + 0.5) + zero_point)`` into ``dtype``'s range (the pinned rounding)."""
-    info = np.iinfo(dtype)
-    q = np.floor(x.astype(np.float64) / scale + 0.5) + zero_point
-    return np.clip(q, info.min, info.max).astype(dtype)
 
 
 def gaussian_radius(sigma: float) -> int:

@@ -19,6 +19,7 @@ import numpy as np
 from mobile_kit.errors import ExportError, ModelError
 from mobile_kit.export.registry import ArtifactFormat, Option, Target, register_target
 from mobile_kit.export.tflite_metadata import read_tflite_contract, write_tflite_metadata
+from mobile_kit.preprocess import quantize
 from mobile_kit.quant.calibration import representative_dataset
 from mobile_kit.verify import (
     FP16_MEAN_ABS,
@@ -79,8 +80,7 @@ class LiteRTRunner:
         d = self._in
         if d["dtype"] in (np.int8, np.uint8):
             scale, zp = d["quantization"]
-            info = np.iinfo(d["dtype"])
-            xq = np.clip(np.round(x / scale + zp), info.min, info.max).astype(d["dtype"])
+            xq = quantize(x, scale, zp, d["dtype"])  # floor(x/s + 0.5) + zp, as GOLDEN.md pins
         else:
             xq = x.astype(d["dtype"])
         self.interpreter.set_tensor(d["index"], xq.reshape(d["shape"]))

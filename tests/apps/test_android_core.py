@@ -93,6 +93,12 @@ def test_golden_check_fails_when_the_model_is_not_the_one_golden_was_written_for
     dst = tmp_path / "mixed"
     shutil.copytree(builtin_bundles["fp32"], dst)
     shutil.copyfile(builtin_bundles["fp32-sigmoid"] / "model.tflite", dst / "model.tflite")
+    # the softmax metadata.json disagrees with the sigmoid contract embedded in the swapped model
+    rc, rep = golden_check(java_core, dst)
+    assert rc == 2 and "disagrees with the contract embedded in model.tflite" in rep["bundles"][0]["error"]
+    assert "output.labels" in rep["bundles"][0]["error"]
+    # without metadata.json the embedded contract is used, and the golden SHA-256 catches the swap
+    (dst / "metadata.json").unlink()
     rc, rep = golden_check(java_core, dst)
     assert rc == 1 and any("SHA-256" in f for f in rep["bundles"][0]["failures"])
 
@@ -145,3 +151,47 @@ def test_core_follows_another_contract(java_core, tmp_path):
     # the core really reads the contract: the same bundle read as RGB fails
     rc, rep = golden_check(java_core, _tampered(bgr, tmp_path, lambda d: d["input"].update(channel_order="RGB")))
     assert rc == 1 and any("input_max_abs" in f for f in rep["bundles"][0]["failures"])
+
+
+def _without_sidecar(src, dst):
+    """A copy of bundle ``src`` with no metadata.json and no contract copy in golden/manifest.json: the only
+    contract left is the one embedded in model.tflite."""
+    shutil.copytree(src, dst)
+    (dst / "metadata.json").unlink()
+    man = json.loads((dst / "golden" / "manifest.json").read_text())
+    man.pop("contract", None)
+    (dst / "golden" / "manifest.json").write_text(json.dumps(man))
+    return dst
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bundle", ["fp32", "int8-uint8"])
+def test_golden_check_reads_the_contract_embedded_in_the_tflite(java_core, builtin_bundles, tmp_path, bundle):
+    from mobile_kit.export.tflite_metadata import read_tflite_contract
+
+    src = builtin_bundles[bundle]
+    assert read_tflite_contract(src / "model.tflite")["input"] == json.loads((src / "metadata.json").read_text())["input"]
+    rc, rep = golden_check(java_core, _without_sidecar(src, tmp_path / "embedded"))
+    assert rc == 0 and rep["ok"], rep
+    assert rep["bundles"][0]["cases"] == 4 and rep["bundles"][0]["worst"]["mask_mismatch_fraction"] == 0
+
+
+@pytest.mark.slow
+def test_golden_check_refuses_a_metadata_json_that_disagrees_with_the_embedded_contract(java_core, builtin_bundles, tmp_path):
+    dst = tmp_path / "stale"
+    shutil.copytree(builtin_bundles["fp32"], dst)
+    meta = json.loads((dst / "metadata.json").read_text())
+    meta["input"]["scale"], meta["input"]["offset"] = 2.0 / 255.0, -1.0
+    meta["output"]["threshold"] = 0.7
+    (dst / "metadata.json").write_text(json.dumps(meta))
+    rc, rep = golden_check(java_core, dst)
+    assert rc == 2 and not rep["ok"]
+    err = rep["bundles"][0]["error"]
+    assert "disagrees with the contract embedded in model.tflite" in err
+    assert "input.scale" in err and "input.offset" in err and "output.threshold" in err and "input.height" not in err
+    # a provenance-only difference is not a disagreement
+    meta = json.loads((builtin_bundles["fp32"] / "metadata.json").read_text())
+    meta["notes"] = "edited by hand"
+    (dst / "metadata.json").write_text(json.dumps(meta))
+    rc, rep = golden_check(java_core, dst)
+    assert rc == 0 and rep["ok"], rep

@@ -82,4 +82,6 @@ def test_swift_core_constants_equal_the_toolkit():
     assert float(re.search(r"blurMinSigma = ([\d.]+)", core).group(1)) == golden.BLUR_MIN_SIGMA
     assert "import UIKit" not in core and "import SwiftUI" not in core  # Foundation only
     imports = set(re.findall(r"^import (\w+)", core, re.M))
-    assert imports == {"Foundation"}, imports
+    assert imports <= {"Foundation", "Compression"} and "Foundation" in imports, imports
+    # Apple's Compression (raw deflate for the contract embedded in a .tflite) only behind canImport
+    assert core.count("import Compression") == core.count("#if canImport(Compression)\nimport Compression")

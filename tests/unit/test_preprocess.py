@@ -39,3 +39,36 @@ def test_upsample_probability_to_photo_size():
     p[:, 2:] = 1
     up = upsample_probability(p, (8, 16))
     assert up.shape == (8, 16) and up[:, :6].max() < 0.5 and up[:, 10:].min() > 0.5
+
+
+def test_quantize_pins_floor_x_plus_half_on_exact_ties():
+    from mobile_kit.preprocess import quantize
+
+    x = np.array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 126.5, 200.0, -200.0])
+    q = quantize(x, 1.0, 0, np.int8)
+    assert q.dtype == np.int8 and q.tolist() == [1, 2, 3, 0, -1, -2, 127, 127, -128]
+    # with a zero point and a scale: ties of x / scale land on .5 exactly (scale a power of two)
+    q = quantize(np.array([0.125, 0.375, -0.125]), 0.25, 128, np.uint8)
+    assert q.dtype == np.uint8 and q.tolist() == [129, 130, 128]
+
+
+def test_litert_runner_quantizes_inputs_with_the_pinned_rule():
+    """Segmenter runs a quantized .tflite through LiteRTRunner: its uint8 input must be floor(x/s + 0.5) + zp."""
+    from mobile_kit.export.tflite import LiteRTRunner
+
+    class FakeInterpreter:
+        def set_tensor(self, index, value):
+            self.fed = value
+
+        def invoke(self):
+            pass
+
+        def get_tensor(self, index):
+            return np.zeros((1, 1, 1, 1), np.float32)
+
+    r = LiteRTRunner.__new__(LiteRTRunner)
+    r.interpreter = FakeInterpreter()
+    r._in = {"dtype": np.uint8, "quantization": (0.5, 10), "index": 0, "shape": [1, 1, 4, 1]}
+    r._out = {"dtype": np.float32, "quantization": (0.0, 0), "index": 1}
+    r.run(np.array([0.25, 0.75, 1.25, -0.25], np.float32).reshape(1, 4, 1))  # x/s = 0.5, 1.5, 2.5, -0.5
+    assert r.interpreter.fed.ravel().tolist() == [11, 12, 13, 10]  # np.round would give 10, 12, 12, 10

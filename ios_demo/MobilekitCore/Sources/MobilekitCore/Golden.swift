@@ -41,6 +41,7 @@ public struct GoldenManifest: Codable {
 
     public var format: String
     public var byte_order: String
+    public var artifact: String?
     public var input_tensor: Tensor
     public var output_tensor: Tensor
     public var effects: EffectParams
@@ -53,14 +54,21 @@ public struct GoldenBundle {
     public let manifest: GoldenManifest
     public let contract: Contract
 
-    /// `root` is the bundle folder (metadata.json + golden/).
+    /// `root` is the bundle folder (golden/ plus metadata.json, or the artifact with its embedded contract;
+    /// see `Contract.load`: metadata.json first, both must agree).
     public init(root: URL) throws {
         self.root = root
         manifest = try JSONDecoder().decode(GoldenManifest.self, from: Data(contentsOf: root.appendingPathComponent("golden/manifest.json")))
         guard manifest.format == "mobilekit-golden", manifest.byte_order == "little" else {
             throw ContractError.invalid("golden/manifest.json: expected format mobilekit-golden, little-endian")
         }
-        contract = try Contract.parse(Data(contentsOf: root.appendingPathComponent("metadata.json")))
+        let artifact = manifest.artifact ?? "model.tflite"
+        let sidecar = try? Data(contentsOf: root.appendingPathComponent("metadata.json"))
+        let model = try? Data(contentsOf: root.appendingPathComponent(artifact))
+        guard let c = try Contract.load(sidecar: sidecar, model: model, modelName: artifact) else {
+            throw ContractError.invalid("\(root.path): no metadata.json and no contract embedded in \(artifact)")
+        }
+        contract = c
     }
 
     func data(_ c: GoldenManifest.Case, _ key: String) throws -> (Data, GoldenManifest.FileEntry) {

@@ -75,7 +75,7 @@ class Segmenter(private val bundle: ModelBundle, wantGpu: Boolean, threads: Int 
         val tout = interpreter.getOutputTensor(0)
         val shape = tin.shape()
         require(shape.size == 4 && shape[1] == contract.height && shape[2] == contract.width && shape[3] == contract.channels) {
-            "${bundle.dir}/model.tflite: input ${shape.contentToString()} does not match metadata.json " +
+            "${bundle.dir}/model.tflite: input ${shape.contentToString()} does not match its contract " +
                 "(expected [1, ${contract.height}, ${contract.width}, ${contract.channels}], NHWC)"
         }
         inType = tin.dataType(); outType = tout.dataType()

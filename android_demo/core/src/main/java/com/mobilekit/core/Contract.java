@@ -1,8 +1,12 @@
 package com.mobilekit.core;
 
+import java.io.IOException;
+import java.nio.charset.Charset;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 
 /**
  * The model contract: how a frame becomes the input tensor and how the output becomes p(person).
@@ -50,6 +54,59 @@ public final class Contract {
         this.personIndex = personIndex;
         this.threshold = threshold;
         this.name = name;
+    }
+
+    /** Fields that metadata.json and the contract embedded in the model must agree on (as mobile_kit/runtime.py). */
+    public static final List<String> CONTRACT_FIELDS =
+            Arrays.asList("name", "version", "target", "precision", "input", "output");
+
+    /**
+     * The model's contract: {@code metadata.json} beside the model when there is one, else the contract embedded in
+     * the {@code .tflite} ({@link EmbeddedFiles#CONTRACT_FILE}), else {@code null}. Mirrors
+     * {@code mobile_kit.runtime.load_metadata_for}.
+     *
+     * @param sidecar the bytes of metadata.json, or {@code null} when the model has none beside it
+     * @param model the bytes of the .tflite, or {@code null}
+     * @param sidecarName, modelName used in messages
+     * @throws IllegalArgumentException both exist and disagree on a contract field ({@link #CONTRACT_FIELDS});
+     *     the one-line message names the differing fields (e.g. {@code input.scale, output.labels})
+     * @throws IOException the embedded archive is damaged
+     */
+    public static Contract load(byte[] sidecar, byte[] model, String sidecarName, String modelName) throws IOException {
+        Map<String, Object> beside = sidecar == null ? null : Json.parseObject(new String(sidecar, UTF8));
+        byte[] packed = model == null ? null : EmbeddedFiles.read(model, EmbeddedFiles.CONTRACT_FILE);
+        Map<String, Object> inside = packed == null ? null : Json.parseObject(new String(packed, UTF8));
+        if (beside == null && inside == null) return null;
+        if (beside != null && inside != null) {
+            List<String> diff = new ArrayList<String>();
+            for (String k : CONTRACT_FIELDS) differences(beside.get(k), inside.get(k), k, diff);
+            if (!diff.isEmpty())
+                throw new IllegalArgumentException(sidecarName + ": disagrees with the contract embedded in " + modelName + " on "
+                        + String.join(", ", diff) + "; re-export, or remove the stale metadata.json");
+        }
+        return fromMap(beside != null ? beside : inside);
+    }
+
+    private static final Charset UTF8 = Charset.forName("UTF-8");
+
+    @SuppressWarnings("unchecked")
+    private static void differences(Object a, Object b, String path, List<String> out) {
+        if (a instanceof Map && b instanceof Map) {
+            Map<String, Object> x = (Map<String, Object>) a, y = (Map<String, Object>) b;
+            TreeSet<String> keys = new TreeSet<String>(x.keySet());
+            keys.addAll(y.keySet());
+            for (String k : keys) differences(x.get(k), y.get(k), path + "." + k, out);
+        } else if (a instanceof Double && b instanceof Double) {
+            double u = (Double) a, v = (Double) b;
+            if (!(Math.abs(u - v) <= 1e-12 * Math.max(1.0, Math.abs(u)))) out.add(path);
+        } else if (a instanceof List && b instanceof List && ((List<?>) a).size() == ((List<?>) b).size()) {
+            List<?> x = (List<?>) a, y = (List<?>) b;
+            List<String> sub = new ArrayList<String>();
+            for (int i = 0; i < x.size(); i++) differences(x.get(i), y.get(i), path, sub);
+            if (!sub.isEmpty()) out.add(path);
+        } else if (a == null ? b != null : !a.equals(b)) {
+            out.add(path);
+        }
     }
 
     /** Parses {@code metadata.json} text or an embedded contract object. */

@@ -116,7 +116,10 @@ public final class Golden {
 
     public final Map<String, Object> manifest;
     public final List<Case> cases = new ArrayList<Case>();
-    /** The contract: the bundle's metadata.json if present, else the manifest's copy. */
+    /**
+     * The contract: the bundle's metadata.json if present, else the one embedded in the artifact, else the
+     * manifest's copy ({@link Contract#load}: metadata.json and the embedded copy must agree).
+     */
     public final Contract contract;
 
     public Golden(Source src) throws IOException {
@@ -126,16 +129,20 @@ public final class Golden {
             throw new IOException("golden/manifest.json: expected format mobilekit-golden, found " + Json.describe(manifest.get("format")));
         if (!"little".equals(manifest.get("byte_order")))
             throw new IOException("golden/manifest.json: expected byte_order little, found " + Json.describe(manifest.get("byte_order")));
-        byte[] meta = null;
-        try {
-            meta = src.read("metadata.json");
-        } catch (IOException e) {
-            meta = null;
-        }
-        this.contract = meta != null ? Contract.parse(new String(meta, utf8)) : Contract.fromMap(Json.obj(manifest, "contract", "golden/manifest.json"));
+        String artifact = Json.str(manifest, "artifact", "model.tflite");
+        Contract found = Contract.load(readOptional(src, "metadata.json"), readOptional(src, artifact), "metadata.json", artifact);
+        this.contract = found != null ? found : Contract.fromMap(Json.obj(manifest, "contract", "golden/manifest.json"));
         for (Object c : Json.list(manifest, "cases", "golden/manifest.json")) {
             @SuppressWarnings("unchecked") Map<String, Object> m = (Map<String, Object>) c;
             cases.add(new Case(m, src));
+        }
+    }
+
+    private static byte[] readOptional(Source src, String rel) {
+        try {
+            return src.read(rel);
+        } catch (IOException e) {
+            return null;
         }
     }
 
