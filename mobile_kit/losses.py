@@ -1,7 +1,8 @@
 """Segmentation losses on NHWC softmax probabilities (tf_keras).
 
-``y_true`` is the person mask ``(B, H, W, 1)`` float {0, 1}; ``y_pred`` the
-softmax output ``(B, H, W, C)``; the person class is channel 1.
+``y_true`` holds class ids ``(B, H, W, 1)`` float; ``y_pred`` the softmax
+output ``(B, H, W, C)``. Which channels the Dice term covers is the task's
+choice (:meth:`mobile_kit.tasks.base.Task.dice_channels`).
 """
 from __future__ import annotations
 
@@ -31,27 +32,44 @@ def focal(y_true, y_pred, gamma: float = 2.0):
     return -tf.reduce_mean(tf.pow(1.0 - pt, gamma) * tf.math.log(pt))
 
 
-def soft_dice(y_true, y_pred):
-    """1 - soft Dice of the person channel, computed per image then averaged (Milletari et al., 2016)."""
-    p = y_pred[..., 1]
-    t = y_true[..., 0]
+def soft_dice(y_true, y_pred, channels=None):
+    """1 - soft Dice, per image and channel, averaged over both (Milletari et al., 2016; smoothing 1).
+
+    ``channels``: the class channels to score (``(1,)`` = the foreground of a
+    binary task); ``None`` = every class (multi-class Dice).
+    """
+    t = _onehot(y_true, tf.shape(y_pred)[-1])
+    p = y_pred
+    if channels is not None:
+        p = tf.gather(p, list(channels), axis=-1)
+        t = tf.gather(t, list(channels), axis=-1)
     inter = tf.reduce_sum(p * t, axis=[1, 2])
     denom = tf.reduce_sum(p, axis=[1, 2]) + tf.reduce_sum(t, axis=[1, 2])
     return 1.0 - tf.reduce_mean((2.0 * inter + 1.0) / (denom + 1.0))
 
 
-LOSSES = {
-    "ce+dice": lambda t, p: cross_entropy(t, p) + soft_dice(t, p),
-    "focal+dice": lambda t, p: focal(t, p) + soft_dice(t, p),
-    "ce": cross_entropy,
+#: name -> factory(dice_channels) -> loss(y_true, y_pred); the task picks the Dice channels.
+LOSS_FACTORIES = {
+    "ce+dice": lambda ch: lambda t, p: cross_entropy(t, p) + soft_dice(t, p, ch),
+    "focal+dice": lambda ch: lambda t, p: focal(t, p) + soft_dice(t, p, ch),
+    "ce": lambda ch: cross_entropy,
 }
+#: The losses of a two-class model (Dice on channel 1), by name: what :func:`get_loss` returns without channels.
+LOSSES = {name: f((1,)) for name, f in LOSS_FACTORIES.items()}
 
 
-def get_loss(name: str):
-    """Return the loss function registered as ``name`` (``ce+dice``, ``focal+dice``, ``ce``)."""
-    if name not in LOSSES:
-        raise UnknownNameError("loss", name, LOSSES)
-    return LOSSES[name]
+def get_loss(name: str, dice_channels=(1,)):
+    """Return the loss registered as ``name`` (``ce+dice``, ``focal+dice``, ``ce``), its Dice term over
+    ``dice_channels`` (default channel 1 of a two-class model; None = all classes).
+
+    Raises
+    ------
+    UnknownNameError
+        For a name not in :data:`LOSS_FACTORIES`.
+    """
+    if name not in LOSS_FACTORIES:
+        raise UnknownNameError("loss", name, LOSS_FACTORIES)
+    return LOSS_FACTORIES[name](dice_channels)
 
 
 # --- Recipe losses: boundary band and knowledge distillation -------------------------------------------------
@@ -136,7 +154,7 @@ def recipe_loss(base: str = "ce+dice", distill_weight: float = 0.0, boundary_wei
                          f"{distill_weight} and {boundary_weight}")
     pixel = _PIXEL_TERMS[base]
     dice = "dice" in base
-    plain = LOSSES[base]
+    plain = LOSSES[base]  # the recipe targets are binary person masks: Dice on channel 1
 
     def loss(y_true, y_pred):
         if y_true.shape[-1] == 1:

@@ -1,4 +1,9 @@
-"""Segment photos and write masks or portrait-mode effects at each photo's resolution."""
+"""Segment photos and write masks, portrait-mode effects or part overlays at each photo's resolution.
+
+The effects a model offers come from its task (:attr:`mobile_kit.tasks.base.Task.effects`): portrait effects
+work on the foreground probability (person, or any non-background class of a parsing model); ``parts`` and
+``labels`` work on the class map.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from mobile_kit.effects.parts import CLASS_EFFECTS
 from mobile_kit.effects.portrait import EFFECTS, apply_effect
 from mobile_kit.errors import DatasetError, MobileKitError, UnknownNameError
 from mobile_kit.fileio import atomic_write_bytes
@@ -24,6 +30,7 @@ class Prediction:
     width: int
     person_fraction: float
     error: str | None = None
+    class_fractions: dict | None = None
 
     def to_dict(self) -> dict:
         d = {"source": self.source, "output": None if self.output is None else str(self.output),
@@ -31,6 +38,8 @@ class Prediction:
              "person_fraction": self.person_fraction}
         if self.error is not None:
             d["error"] = self.error
+        if self.class_fractions is not None:
+            d["class_fractions"] = self.class_fractions
         return d
 
 
@@ -71,7 +80,8 @@ def _load(item) -> tuple[str, np.ndarray]:
 
 
 def predict(segmenter, images: list, out_dir: str | Path, effect: str = "mask",
-            threshold: float | None = None, progress: Progress = NullProgress()) -> list[Prediction]:
+            threshold: float | None = None, tta: str | None = None,
+            progress: Progress = NullProgress()) -> list[Prediction]:
     """Segment ``images`` and write ``out_dir/<stem>_<effect>.png``.
 
     A batch: every readable photo is processed; one that cannot be read is
@@ -85,11 +95,14 @@ def predict(segmenter, images: list, out_dir: str | Path, effect: str = "mask",
     images : list of path or (name, image)
         Photo files (read lazily, one at a time), or ``(name, image)`` pairs
         where ``image`` is ``(H, W, 3)`` uint8 RGB and ``name``'s stem names the output.
-    effect : {"mask", "overlay", "blur"}
-        ``mask``: 0/255 PNG; ``overlay``: tinted person with outline;
-        ``blur``: portrait mode (see :func:`mobile_kit.effects.portrait_blur`).
+    effect : str
+        One of the model's task's effects. ``mask``: 0/255 PNG; ``overlay``: tinted
+        foreground with outline; ``blur``: portrait mode (see :func:`mobile_kit.effects.portrait_blur`);
+        multi-class models also ``parts`` (colour overlay with legend) and ``labels`` (class-id PNG).
     threshold : float, optional
-        p(person) threshold in 0..1 (default: the model's).
+        Foreground probability threshold in 0..1 (default: the model's).
+    tta : {None, "flip", "scales", "flip+scales"}
+        Test-time augmentation (:mod:`mobile_kit.tta`).
 
     Returns
     -------
@@ -103,8 +116,11 @@ def predict(segmenter, images: list, out_dir: str | Path, effect: str = "mask",
     MobileKitError
         ``threshold`` outside 0..1.
     """
-    if effect not in EFFECTS:
-        raise UnknownNameError("effect", effect, EFFECTS)
+    from mobile_kit.tasks import task_of
+
+    task = task_of(segmenter.metadata)
+    if effect not in task.effects or effect not in {**EFFECTS, **CLASS_EFFECTS}:
+        raise UnknownNameError(f"effect for a {task.description} model", effect, task.effects)
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise MobileKitError(f"--threshold: expected a probability in 0..1, found {threshold}")
     thr = segmenter.output_spec.threshold if threshold is None else threshold
@@ -119,9 +135,19 @@ def predict(segmenter, images: list, out_dir: str | Path, effect: str = "mask",
                 results.append(Prediction(str(item), None, effect, 0, 0, float("nan"), error=str(e)))
                 t.advance()
                 continue
-            prob = segmenter.probability(img)
-            res = apply_effect(effect, img, prob, thr)
+            probs = segmenter.probabilities(img, tta=tta)
+            prob = task.foreground(probs)
+            fractions = None
+            if task.num_classes > 2:
+                cmap = task.decode(probs)
+                counts = np.bincount(cmap.ravel(), minlength=task.num_classes) / cmap.size
+                fractions = {n: float(c) for n, c in zip(task.labels, counts)}
+            if effect in CLASS_EFFECTS:
+                res = CLASS_EFFECTS[effect](img, task.decode(probs), task.labels)
+            else:
+                res = apply_effect(effect, img, prob, thr)
             path = _write_image(out_dir / f"{stem}_{effect}.png", res)
-            results.append(Prediction(name, path, effect, img.shape[0], img.shape[1], float(np.mean(prob > thr))))
+            results.append(Prediction(name, path, effect, img.shape[0], img.shape[1], float(np.mean(prob > thr)),
+                                      class_fractions=fractions))
             t.advance()
     return results

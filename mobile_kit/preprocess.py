@@ -118,6 +118,34 @@ def person_probability(output: np.ndarray, out_spec: OutputSpec, input_hw: tuple
     return out[:, :, out_spec.person_index].astype(np.float32)
 
 
+def class_probabilities(output: np.ndarray, out_spec: OutputSpec, input_hw: tuple[int, int]) -> np.ndarray:
+    """Class probabilities ``(h, w, C)`` float32 from one raw model output.
+
+    ``softmax``: as is; ``logits``: softmax over the channel axis (C > 1); a
+    one-channel ``sigmoid``/``logits`` output p becomes two channels ``(1 - p, p)``.
+    """
+    out = np.asarray(output, dtype=np.float32)
+    if out.ndim == 1:
+        h, w = input_hw
+        out = out.reshape(h, w, out.size // (h * w))
+    if out.ndim == 2:
+        out = out[:, :, None]
+    if out.shape[-1] == 1:
+        p = person_probability(out, out_spec, input_hw)
+        return np.stack([1.0 - p, p], axis=-1).astype(np.float32)
+    if out_spec.kind == "logits":
+        out = _softmax(out)
+    return out.astype(np.float32)
+
+
+def upsample_probabilities(probs: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """Resize ``(h, w, C)`` class probabilities to ``(H, W, C)`` (bilinear, per channel)."""
+    if probs.shape[:2] == tuple(hw):
+        return probs
+    out = cv2.resize(probs, (hw[1], hw[0]), interpolation=cv2.INTER_LINEAR)
+    return out[:, :, None] if out.ndim == 2 else out
+
+
 def upsample_probability(prob: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     """Resize a ``(h, w)`` probability map to the photo's ``(H, W)`` (bilinear)."""
     if prob.shape[:2] == tuple(hw):

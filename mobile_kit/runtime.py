@@ -24,13 +24,39 @@ KERAS_SUFFIXES = (".keras", ".h5")
 MODEL_FILENAMES = ("model.keras", "model.h5", "model.tflite", "model.onnx")
 
 
-def builtin_model_path() -> Path:
-    """Path of the packaged default model (``likeunet`` trained on portrait-248)."""
-    return BUILTIN_DIR / "model.keras"
+#: Packaged models, addressed as ``builtin:<name>`` wherever a MODEL argument is taken (``builtin`` = the default).
+BUILTINS = {
+    "person": BUILTIN_DIR,  # likeunet trained on portrait-248 (the default)
+    "parsing": BUILTIN_DIR.parent / "builtin_parsing",  # likeunet trained on CCP, ccp-8 grouping
+}
+DEFAULT_BUILTIN = "person"
+
+
+def builtin_model_path(name: str = DEFAULT_BUILTIN) -> Path:
+    """Path of a packaged model (:data:`BUILTINS`; default: ``likeunet`` trained on portrait-248).
+
+    Raises
+    ------
+    UnknownNameError
+        For a name not in :data:`BUILTINS`.
+    """
+    from mobile_kit.errors import UnknownNameError
+
+    if name not in BUILTINS:
+        raise UnknownNameError("built-in model", f"builtin:{name}", [f"builtin:{n}" for n in BUILTINS])
+    return BUILTINS[name] / "model.keras"
+
+
+def builtin_name(path) -> str | None:
+    """``"person"`` for ``builtin`` / ``builtin:person``, ``"parsing"`` for ``builtin:parsing``; None for a path."""
+    s = str(path)
+    if s == "builtin":
+        return DEFAULT_BUILTIN
+    return s.split(":", 1)[1] if s.startswith("builtin:") else None
 
 
 def resolve_model_path(path: str | Path | None) -> Path:
-    """Map ``None`` to the built-in model and a run folder to its ``model.keras``.
+    """Map ``None``/``builtin``/``builtin:NAME`` to a packaged model and a run folder to its ``model.keras``.
 
     Raises
     ------
@@ -39,6 +65,8 @@ def resolve_model_path(path: str | Path | None) -> Path:
     """
     if path is None:
         return builtin_model_path()
+    if builtin_name(path) is not None:
+        return builtin_model_path(builtin_name(path))
     p = Path(path)
     if not p.exists():
         raise ModelError(f"{p}: model not found (expected a run folder, a .keras or a .tflite file)")
@@ -267,6 +295,43 @@ class Segmenter:
         if prob.shape != spec.input_hw:
             prob = upsample_probability(prob, spec.input_hw)
         return upsample_probability(prob, image.shape[:2]) if full_resolution else prob
+
+    def _class_probabilities(self, image: np.ndarray) -> np.ndarray:
+        from mobile_kit.preprocess import class_probabilities
+
+        spec = self.input_spec
+        return class_probabilities(self.run(to_model_input(image, spec)), self.output_spec, spec.input_hw)
+
+    def probabilities(self, image: np.ndarray, full_resolution: bool = True, tta: str | None = None) -> np.ndarray:
+        """Class probabilities for one photo, optionally with test-time augmentation.
+
+        Parameters
+        ----------
+        image : numpy.ndarray
+            ``(H, W, 3)`` uint8 RGB.
+        full_resolution : bool
+            Upsample to ``(H, W)`` (bilinear per channel) when True, else keep the model's ``input_hw``.
+        tta : {None, "flip", "scales", "flip+scales"}
+            See :mod:`mobile_kit.tta`: ``scales`` runs the photo at scales 0.9, 1.0, 1.1 and multiplies the
+            probabilities (as the body-part contest did); ``flip`` adds the mirrored photo with left/right
+            classes swapped back.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 ``(H, W, C)`` (or ``(h, w, C)``), rows summing to ~1.
+        """
+        from mobile_kit.preprocess import upsample_probabilities
+
+        if tta:
+            from mobile_kit.tasks import task_of
+            from mobile_kit.tta import tta_probabilities
+
+            probs = tta_probabilities(self._class_probabilities, image, tta, task_of(self.metadata).flip_pairs)
+            return probs if full_resolution else upsample_probabilities(probs, self.input_spec.input_hw)
+        else:
+            probs = upsample_probabilities(self._class_probabilities(image), self.input_spec.input_hw)
+        return upsample_probabilities(probs, image.shape[:2]) if full_resolution else probs
 
 
 class KerasRunner:

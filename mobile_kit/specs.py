@@ -16,7 +16,9 @@ from typing import Any
 from mobile_kit.errors import ModelError, UnknownNameError
 
 METADATA_FILENAME = "metadata.json"
-METADATA_SCHEMA_VERSION = 1
+METADATA_SCHEMA_VERSION = 2
+#: Versions :meth:`ModelMetadata.load` reads; v1 (no ``task``) is migrated by :func:`migrate_metadata`.
+READABLE_SCHEMA_VERSIONS = (1, 2)
 
 #: Named input normalisations: model_input = pixel * scale + offset, pixel in 0..255.
 NORMALIZATIONS: dict[str, tuple[float, float]] = {
@@ -30,10 +32,24 @@ OUTPUT_KINDS = ("softmax", "sigmoid", "logits")
 
 
 def validate_metadata(d: dict, where: str = "metadata") -> None:
-    """Raise :class:`ModelError` naming the field if ``d`` breaks ``mobile_kit/schemas/metadata.schema.json``."""
+    """Raise :class:`ModelError` naming the field if ``d`` breaks ``mobile_kit/schemas/metadata.schema.json``
+    (which accepts schema versions 1 and 2)."""
     from mobile_kit.schemas import validate
 
-    validate(d, "metadata", ModelError, where, f"mobilekit metadata (schema v{METADATA_SCHEMA_VERSION})")
+    validate(d, "metadata", ModelError, where, f"mobilekit metadata (schema v1 or v{METADATA_SCHEMA_VERSION})")
+
+
+def migrate_metadata(d: dict) -> dict:
+    """Bring a metadata dict to the current schema version (a new dict; ``d`` is not modified).
+
+    v1 -> v2: v1 models are all binary person models, so ``task`` becomes
+    ``{"name": "person"}``; nothing else changes (``output.label_map`` is optional).
+    """
+    d = dict(d)
+    if d.get("schema_version", 1) == 1:
+        d["task"] = d.get("task") or {"name": "person"}
+        d["schema_version"] = METADATA_SCHEMA_VERSION
+    return d
 
 
 def normalization_from_name(name: str) -> tuple[float, float]:
@@ -138,15 +154,20 @@ class OutputSpec:
     labels : tuple of str
         Class names in channel order (``("background", "person")``).
     person_index : int
-        Channel holding the person class when C > 1.
+        Channel of the foreground class that single-mask consumers (threshold,
+        portrait effects, the demo apps) read when C > 1.
     threshold : float
-        p(person) above which a pixel is person (0..1).
+        Foreground probability above which a pixel is foreground (0..1).
+    label_map : dict or None
+        Source class name -> model class index (``--label-map``), so the model
+        can be scored on the source labels; None when trained on its own labels.
     """
 
     kind: str = "softmax"
     labels: tuple[str, ...] = ("background", "person")
     person_index: int = 1
     threshold: float = 0.5
+    label_map: dict | None = None
 
     def __post_init__(self):
         if self.kind not in OUTPUT_KINDS:
@@ -156,6 +177,8 @@ class OutputSpec:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["labels"] = list(self.labels)
+        if d["label_map"] is None:
+            del d["label_map"]
         return d
 
     @classmethod
@@ -187,12 +210,15 @@ class ModelMetadata:
     quantization: dict[str, Any] | None = None
     provenance: str | None = None
     io: dict[str, Any] | None = None
+    #: ``{"name": "person" | "parsing", ...}`` (see :mod:`mobile_kit.tasks`); v1 metadata migrates to person.
+    task: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         from mobile_kit import __version__
 
         return {
             "schema_version": METADATA_SCHEMA_VERSION,
+            "task": self.task or {"name": "person"},
             "name": self.name,
             "version": self.version,
             "arch": self.arch,
@@ -212,7 +238,9 @@ class ModelMetadata:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ModelMetadata":
+        d = migrate_metadata(d)
         return cls(
+            task=d.get("task"),
             input=InputSpec.from_dict(d["input"]),
             output=OutputSpec.from_dict(d["output"]),
             name=d.get("name", "model"),

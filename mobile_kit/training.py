@@ -2,9 +2,12 @@
 
 Writes into the run folder:
 
-- ``model.keras``  best checkpoint by validation person IoU (no optimizer state)
+- ``model.keras``  best checkpoint by the task's validation figure (person IoU, mIoU; no optimizer state)
 - ``metadata.json`` input/output contract, training recipe, validation figures
-- ``history.json`` per-epoch loss, validation IoU and learning rate
+- ``history.json`` per-epoch loss, validation figure and learning rate
+
+What is predicted (labels, ground-truth decoding, loss, validation figure,
+left/right flip) comes from the task (:mod:`mobile_kit.tasks`).
 - ``checkpoints/`` model + optimizer + epoch, for ``resume=True``
 - ``logs/`` TensorBoard event files
 """
@@ -24,16 +27,17 @@ from mobile_kit.data.dataset import split_pairs, validate_dataset
 from mobile_kit.errors import MobileKitError
 from mobile_kit.fileio import atomic_path, atomic_write_text
 from mobile_kit.progress import NullProgress, Progress
-from mobile_kit.specs import METADATA_FILENAME, InputSpec, ModelMetadata, OutputSpec
+from mobile_kit.specs import METADATA_FILENAME, InputSpec, ModelMetadata
 
 STATE_FILENAME = "train_state.json"
 #: Key of the run state (history, best epoch, run config) inside the TensorFlow checkpoint.
 STATE_CKPT_KEY = "state/.ATTRIBUTES/VARIABLE_VALUE"
 #: Options that define the model or the data split; ``--resume`` refuses to change them.
-RESUME_LOCKED = ("arch", "arch_options", "input_size", "grayscale", "acnet", "val_fraction", "seed", "max_images")
-#: How the kept epoch is chosen: the best validation person IoU, or with no validation split the lowest
-#: training loss (ties: the earlier epoch).
-SELECTION_RULES = {True: "highest validation person IoU (model resolution)", False: "lowest training loss (no "
+RESUME_LOCKED = ("arch", "arch_options", "input_size", "grayscale", "acnet", "val_fraction", "seed", "max_images",
+                 "task", "label_map", "input_height")
+#: How the kept epoch is chosen: the task's best validation figure ({metric}: person IoU, per-image mIoU), or
+#: with no validation split the lowest training loss (ties: the earlier epoch).
+SELECTION_RULES = {True: "highest {metric} (model resolution)", False: "lowest training loss (no "
                    "validation split)"}
 
 
@@ -63,12 +67,6 @@ class TrainResult:
         }
 
 
-def _batch_person_iou(probs: np.ndarray, masks: np.ndarray, thr: float = 0.5) -> float:
-    from mobile_kit.eval.metrics import binary_iou
-
-    return float(np.mean([binary_iou(p[..., 1] > thr, m[..., 0] > 0.5) for p, m in zip(probs, masks)]))
-
-
 def cosine_lr(epoch: int, epochs: int, lr: float, warmup: int = 2, floor: float = 0.02) -> float:
     """Learning rate for ``epoch`` (0-based): linear warm-up, then cosine decay to ``floor * lr``."""
     if epoch < warmup:
@@ -85,6 +83,7 @@ class _Prepared:
     train_samples: list
     xv: np.ndarray | None
     yv: np.ndarray | None
+    task: object = None
     # Recipe hooks (mobile_kit.recipe.prepare.attach_recipe): per-epoch batches, loss, epoch length.
     batches: object = None
     loss_fn: object = None
@@ -92,21 +91,23 @@ class _Prepared:
 
 
 def prepare_data(data, spec: InputSpec, val_fraction: float, seed: int, max_images: int | None,
-                 progress: Progress) -> _Prepared:
-    """Validate ``data``, split it and decode the pairs (see :func:`train`)."""
+                 progress: Progress, task=None) -> _Prepared:
+    """Validate ``data`` for ``task`` (default person), split it and decode the pairs (see :func:`train`)."""
     from mobile_kit.data.pipeline import eval_arrays, load_pairs_cached
+    from mobile_kit.tasks import get_task
 
-    report = validate_dataset(data)
+    task = task or get_task("person")
+    report = validate_dataset(data, task=task)
     report.raise_if_errors()
     pairs = report.pairs[:max_images] if max_images else report.pairs
     train_pairs, val_pairs = split_pairs(pairs, val_fraction, seed)
     if not train_pairs:
         raise MobileKitError(f"{data}: expected at least one training pair after the split, found none")
     cache_side = max(2 * spec.height, 384)
-    train_samples = load_pairs_cached(train_pairs, cache_side, progress)
-    val_samples = load_pairs_cached(val_pairs, cache_side, progress) if val_pairs else []
+    train_samples = load_pairs_cached(train_pairs, cache_side, progress, task.load_target)
+    val_samples = load_pairs_cached(val_pairs, cache_side, progress, task.load_target) if val_pairs else []
     xv, yv = eval_arrays(val_samples, spec) if val_samples else (None, None)
-    return _Prepared(spec, train_pairs, val_pairs, train_samples, xv, yv)
+    return _Prepared(spec, train_pairs, val_pairs, train_samples, xv, yv, task)
 
 
 def read_run_state(out: str | Path) -> dict | None:
@@ -144,9 +145,9 @@ def has_run(out: str | Path) -> bool:
     return (out / STATE_FILENAME).exists() or (out / "checkpoints" / "checkpoint").exists()
 
 
-def _score(row: dict) -> float:
-    """Higher is better: validation person IoU, or minus the training loss without validation."""
-    return row["val_person_iou"] if "val_person_iou" in row else -row["loss"]
+def _score(row: dict, metric: str) -> float:
+    """Higher is better: the task's validation figure ``metric``, or minus the training loss without validation."""
+    return row[metric] if metric in row else -row["loss"]
 
 
 def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learning_rate: float, loss: str,
@@ -155,7 +156,7 @@ def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learnin
     """The training loop shared by :func:`train` and QAT fine-tuning.
 
     Keeps ``out/<model_filename>`` = the kept epoch (:data:`SELECTION_RULES`:
-    best validation person IoU at model resolution; lowest training loss when
+    best validation figure of the task (:attr:`~mobile_kit.tasks.base.Task.primary_metric`) at model resolution; lowest training loss when
     there is no validation split), ``out/checkpoints`` for resuming,
     ``history.json``, ``train_state.json`` and TensorBoard ``logs/``.
 
@@ -174,9 +175,11 @@ def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learnin
     import tf_keras as keras
 
     from mobile_kit.data.pipeline import train_dataset
-    from mobile_kit.losses import get_loss
 
-    loss_fn = prep.loss_fn or get_loss(loss)
+    task = prep.task
+    loss_fn = prep.loss_fn or task.loss(loss)
+    metric = task.primary_metric
+    flip_lut = task.flip_lut()
     state_path = out / STATE_FILENAME
     spec = prep.spec
     optimizer = keras.optimizers.Adam(learning_rate)
@@ -185,7 +188,7 @@ def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learnin
     ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var, state=state_var)
     manager = tf.train.CheckpointManager(ckpt, str(out / "checkpoints"), max_to_keep=1)
     history: list[dict] = []
-    best = {"epoch": -1, "val_iou": None, "loss": None, "criterion": SELECTION_RULES[prep.xv is not None]}
+    best = {"epoch": -1, "val_iou": None, "loss": None, "criterion": SELECTION_RULES[prep.xv is not None].format(metric=metric)}
     if resume:
         if manager.latest_checkpoint is None:
             raise MobileKitError(f"{out}: --resume given but no checkpoint found in {out / 'checkpoints'}")
@@ -225,7 +228,7 @@ def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learnin
             losses = []
             with progress.task(f"epoch {epoch + 1}/{epochs}", steps_per_epoch) as ebar:
                 batches = (prep.batches(batch_size, seed, epoch, aug_cfg) if prep.batches is not None
-                           else train_dataset(prep.train_samples, spec, batch_size, seed, epoch, aug_cfg))
+                           else train_dataset(prep.train_samples, spec, batch_size, seed, epoch, aug_cfg, flip_lut))
                 for x, y in batches:
                     losses.append(float(train_step(x, y)))
                     ebar.advance(loss=float(np.mean(losses)))
@@ -233,16 +236,16 @@ def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learnin
             if prep.xv is not None:
                 probs = model.predict(prep.xv, batch_size=batch_size, verbose=0)
                 row["val_loss"] = float(loss_fn(tf.constant(prep.yv), tf.constant(probs)))
-                row["val_person_iou"] = _batch_person_iou(probs, prep.yv)
+                row[metric] = task.val_score(probs, prep.yv)
             history.append(row)
             with writer.as_default(step=epoch + 1):
                 for k, v in row.items():
                     if k != "epoch":
                         tf.summary.scalar(k, v)
             kept_before = [h for h in history if h["epoch"] == best["epoch"]]
-            improved = not kept_before or _score(row) > _score(kept_before[0])
+            improved = not kept_before or _score(row, metric) > _score(kept_before[0], metric)
             if improved:
-                best = dict(best, epoch=epoch + 1, val_iou=row.get("val_person_iou"), loss=row["loss"])
+                best = dict(best, epoch=epoch + 1, val_iou=row.get(metric), loss=row["loss"])
             epoch_var.assign(epoch + 1)
             state = {"history": history, "best": best, "config": config}
             state_var.assign(json.dumps(state))
@@ -252,7 +255,7 @@ def fit(model, prep: _Prepared, out: Path, epochs: int, batch_size: int, learnin
                     model.save(str(tmp))
             atomic_write_text(state_path, json.dumps(state, indent=1))
             atomic_write_text(out / "history.json", json.dumps(history, indent=1) + "\n")
-            bar.advance(val_iou=row.get("val_person_iou", float("nan")), loss=row["loss"])
+            bar.advance(val_iou=row.get(metric, float("nan")), loss=row["loss"])
     writer.flush()
     if not (out / model_filename).is_file():
         raise MobileKitError(f"{out}: expected a kept model {model_filename} after {len(history)} epoch(s), found "
@@ -284,19 +287,12 @@ def check_resume(out: Path, config: dict) -> None:
 
 
 def val_figures(model_path: Path, meta: ModelMetadata, val_pairs, progress: Progress) -> dict:
-    """Validation person IoU / mIoU at each image's own resolution."""
-    from mobile_kit.eval.evaluate import evaluate_pairs
+    """The task's validation figures at each image's own resolution (person: person IoU / mIoU;
+    parsing: per-image mIoU, per-class IoU, pixel accuracy)."""
     from mobile_kit.runtime import Segmenter
+    from mobile_kit.tasks import task_of
 
-    rows, pooled = evaluate_pairs(Segmenter(model_path, meta), val_pairs, progress=progress)
-    return {
-        "split": "val",
-        "n_images": len(rows),
-        "person_iou": float(np.mean([r["person_iou"] for r in rows])),
-        "miou": float(np.mean([r["miou"] for r in rows])),
-        "person_iou_pooled": pooled,
-        "resolution": "each image's own",
-    }
+    return task_of(meta).val_figures(Segmenter(model_path, meta), val_pairs, progress)
 
 
 def train(
@@ -317,6 +313,9 @@ def train(
     arch_options: dict | None = None,
     acnet: bool = False,
     name: str | None = None,
+    task: str = "person",
+    label_map: str | Path | None = None,
+    input_height: int | None = None,
     recipe=None,
     progress: Progress = NullProgress(),
 ) -> TrainResult:
@@ -325,13 +324,20 @@ def train(
     Parameters
     ----------
     data : path
-        Dataset folder with ``images/`` and ``masks/`` (validated first).
+        Dataset folder with ``images/`` and ``masks/`` (``labels/`` for parsing; validated first).
     out : path
         Run folder. Must not hold a run already unless ``resume`` is True.
     arch : str
         Registered architecture (see :data:`mobile_kit.models.ARCHITECTURES`).
     input_size : int
-        Square model input ``input_size x input_size``; multiple of 32.
+        Model input width (and height unless ``input_height``); multiple of 32.
+    input_height : int, optional
+        Model input height when not square (e.g. 256 x 192 for full-body photos).
+    task : str
+        Registered task (:func:`mobile_kit.tasks.task_names`): ``person`` (binary masks) or ``parsing``.
+    label_map : path, optional
+        ``parsing``: JSON grouping source classes into model classes, or a shipped
+        map's name (``ccp-8``); see :mod:`mobile_kit.tasks.label_map`.
     grayscale : bool
         1-channel input instead of RGB.
     epochs : int
@@ -384,21 +390,29 @@ def train(
         raise MobileKitError(f"--max-images: expected a positive number of pairs, found {max_images}")
     if not 0.0 <= val_fraction < 1.0:
         raise MobileKitError(f"--val-fraction: expected 0 <= fraction < 1, found {val_fraction}")
-    spec = InputSpec(input_size, input_size, 1 if grayscale else 3)
+    from mobile_kit.tasks import get_task
+
+    task_obj = get_task(task, label_map=label_map, data=data)
+    spec = InputSpec(input_height or input_size, input_size, 1 if grayscale else 3)
     keras.utils.set_random_seed(seed)
     options = dict(arch_options or {}, **({"acnet": True} if acnet else {}))
     config = {"arch": arch, "arch_options": dict(arch_options or {}), "input_size": input_size,
               "grayscale": grayscale, "acnet": acnet, "val_fraction": val_fraction, "seed": seed,
-              "max_images": max_images}
+              "max_images": max_images, "task": task,
+              "label_map": str(label_map) if label_map is not None else None, "input_height": input_height}
     if resume:
         check_resume(out, config)
-    model = build_model(arch, spec, 2, **options)
+    model = build_model(arch, spec, task_obj.num_classes, **options)
     existed = out.exists()
     fresh = not existed or not any(out.iterdir())
     recipe_info = None
     try:
-        prep = prepare_data(data, spec, val_fraction, seed, max_images, progress)
+        prep = prepare_data(data, spec, val_fraction, seed, max_images, progress, task_obj)
         if recipe is not None and recipe.active:
+            if not getattr(task_obj, "supports_recipe", False):
+                raise MobileKitError(f"training recipe options (extra --data, teacher, unlabelled, negatives, "
+                                     f"copy-paste, boundary, epoch size) build binary person targets; expected none "
+                                     f"with --task {task_obj.name}, found {recipe.to_dict()}")
             from mobile_kit.recipe.prepare import attach_recipe
 
             recipe_info = attach_recipe(prep, data, recipe, loss, val_fraction, seed, max_images, batch_size,
@@ -419,6 +433,9 @@ def train(
         "arch_options": options,
         "acnet": acnet,
         "input_size": input_size,
+        "input_hw": list(spec.input_hw),
+        "task": task,
+        "label_map": str(label_map) if label_map is not None else None,
         "channels": spec.channels,
         "epochs": epochs,
         "batch_size": batch_size,
@@ -434,12 +451,14 @@ def train(
         "max_images": max_images,
         "recipe": recipe_info,
         "best_epoch": best["epoch"],
-        "kept_epoch_rule": best.get("criterion", SELECTION_RULES[bool(prep.val_pairs)]),
+        "kept_epoch_rule": best.get("criterion", SELECTION_RULES[bool(prep.val_pairs)].format(
+            metric=task_obj.primary_metric)),
         "seconds": round(sum(h.get("seconds", 0.0) for h in history), 1),  # summed over resumed sessions
     }
     meta = ModelMetadata(
         input=spec,
-        output=OutputSpec(kind="softmax", labels=("background", "person"), person_index=1, threshold=0.5),
+        output=task_obj.output_spec(),
+        task=task_obj.config(),
         name=name or f"{arch}-{input_size}",
         arch=arch,
         training=recipe,

@@ -29,6 +29,9 @@ FP16_MEAN_ABS = 1e-3
 FP16_MIN_MASK_IOU = 0.99
 #: int8 moves probabilities near the boundary; judge the mask, not the values.
 INT8_MIN_MASK_IOU = 0.97
+#: K-class (parsing) int8: judge the class maps. int8 flips pixels where two classes are near-tied (part
+#: boundaries, thin accessories): a correct export agrees on >= 95% of pixels; a broken one scrambles whole parts.
+INT8_MIN_CLASS_AGREEMENT = 0.95
 #: Folding ACNet branches and BatchNorm only reorders float32 arithmetic (~1e-6 seen); relative to max(1, |y|).
 FOLD_MAX_ABS = 1e-4
 #: onnx2tf rewrites the graph op by op (NCHW -> NHWC transposes, fused ops): float32
@@ -84,7 +87,11 @@ def raw_parity(reference: Callable[[np.ndarray], np.ndarray], candidate: Callabl
 def probability_parity(reference: Callable[[np.ndarray], np.ndarray], reference_spec,
                        candidate: Callable[[np.ndarray], np.ndarray], candidate_spec,
                        images: list[np.ndarray], spec, source: str) -> dict:
-    """Compare p(person) of two models on photos (the export parity report).
+    """Compare the class probabilities of two models on photos (the export parity report).
+
+    Two-class models are compared on p(person) (channel ``person_index``); models with more
+    classes on all class probabilities, with ``mask_iou`` on the foreground (argmax not class 0)
+    and ``class_agreement`` (fraction of pixels with the same argmax class).
 
     Parameters
     ----------
@@ -105,22 +112,32 @@ def probability_parity(reference: Callable[[np.ndarray], np.ndarray], reference_
         ``min_image_mask_iou``, ``n_images``, ``inputs`` (where they came from).
     """
     from mobile_kit.eval.metrics import PooledIoU, binary_iou
-    from mobile_kit.preprocess import person_probability, to_model_input
+    from mobile_kit.preprocess import class_probabilities, person_probability, to_model_input
 
-    diffs, means, ious, all_d = [], [], [], []
+    multi = len(reference_spec.labels) > 2
+    diffs, means, ious, all_d, agree = [], [], [], [], []
     pooled = PooledIoU()
     for img in images:
         x = to_model_input(img, spec)
-        ref = person_probability(reference(x), reference_spec, spec.input_hw)
-        got = person_probability(candidate(x), candidate_spec, spec.input_hw)
+        if multi:
+            ref = class_probabilities(reference(x), reference_spec, spec.input_hw)
+            got = class_probabilities(candidate(x), candidate_spec, spec.input_hw)
+            ca, cb = ref.argmax(-1), got.argmax(-1)
+            agree.append(float(np.mean(ca == cb)))
+            a, b = ca > 0, cb > 0
+        else:
+            ref = person_probability(reference(x), reference_spec, spec.input_hw)
+            got = person_probability(candidate(x), candidate_spec, spec.input_hw)
+            a, b = ref > reference_spec.threshold, got > reference_spec.threshold
         d = np.abs(ref - got)
         all_d.append(d.ravel())
         diffs.append(float(d.max()))
         means.append(float(d.mean()))
-        a, b = ref > reference_spec.threshold, got > reference_spec.threshold
         pooled.update(b, a)
         ious.append(binary_iou(b, a))
+    extra = {"class_agreement": float(np.mean(agree)), "min_image_class_agreement": min(agree)} if multi else {}
     return {
+        **extra,
         "n_images": len(images),
         "inputs": source,
         "max_abs": max(diffs),
@@ -162,9 +179,14 @@ def mean_and_mask_check(mean_limit: float, iou_limit: float):
     return check
 
 
-def mask_iou_check(limit: float):
-    """Pass when the pooled ``mask_iou >= limit`` (int8 artifacts)."""
+def mask_iou_check(limit: float, class_limit: float = INT8_MIN_CLASS_AGREEMENT):
+    """Pass when the pooled ``mask_iou >= limit`` (int8 artifacts); for K-class models when
+    ``class_agreement >= class_limit`` (the class maps agree)."""
     def check(rep: dict) -> tuple[bool, str]:
+        if "class_agreement" in rep:
+            ok = rep["class_agreement"] >= class_limit
+            return ok, (f"class-map agreement vs Keras = {rep['class_agreement']:.4f} {'>=' if ok else '<'} "
+                        f"{class_limit:g} (foreground mask IoU {rep['mask_iou']:.4f})")
         ok = rep["mask_iou"] >= limit
         return ok, f"mask IoU vs Keras = {rep['mask_iou']:.4f} {'>=' if ok else '<'} {limit:g}"
 

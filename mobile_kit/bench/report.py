@@ -109,6 +109,13 @@ def _artifact_label(r: dict) -> str:
     return f"{p.parent.name}/{p.name}" if p.parent.name else p.name
 
 
+def headline_accuracy(acc: dict | None):
+    """The accuracy figure a report shows: the task's headline (person IoU for person models, per-image mIoU for
+    multi-class ones, as their ``eval`` summaries name them), or None."""
+    acc = acc or {}
+    return acc.get("person_iou", acc.get("miou"))
+
+
 def _latency_ms(r: dict) -> float:
     lat = r["latency_us"]
     return (lat.get("p50") or lat["mean"]) / 1000.0
@@ -116,9 +123,9 @@ def _latency_ms(r: dict) -> float:
 
 def markdown(results: list[dict], failed: list[dict]) -> str:
     lines = ["| artifact | device | delegate | threads | size (bytes) | p50 or mean latency (ms) | min (ms) | memory (MB) | "
-             "person IoU | notes |", "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
+             "accuracy (person IoU / mIoU) | notes |", "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in sorted(results, key=_latency_ms):
-        acc = (r.get("accuracy") or {}).get("person_iou")
+        acc = headline_accuracy(r.get("accuracy"))
         mem = r["memory_mb"].get("overall", r["memory_mb"].get("model_delta"))
         notes = "; ".join(r.get("flags", []))
         dc = r.get("delegate_check") or {}
@@ -135,19 +142,19 @@ def markdown(results: list[dict], failed: list[dict]) -> str:
 
 
 def plot(results: list[dict], path: Path) -> Path:
-    """Scatter of latency (x) vs person IoU (y; size in MB when no accuracy), marker area ~ model size."""
+    """Scatter of latency (x) vs accuracy (y: person IoU or mIoU; size in MB when no accuracy), marker area ~ size."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    have_acc = any((r.get("accuracy") or {}).get("person_iou") is not None for r in results)
+    have_acc = any(headline_accuracy(r.get("accuracy")) is not None for r in results)
     devices = {_device_label(r) for r in results}
     one_device = len(devices) == 1
     fig, ax = plt.subplots(figsize=(8, 5.5), dpi=110)
     for i, r in enumerate(results):
         x = _latency_ms(r)
-        y = (r.get("accuracy") or {}).get("person_iou") if have_acc else r["size_bytes"] / 1e6
+        y = headline_accuracy(r.get("accuracy")) if have_acc else r["size_bytes"] / 1e6
         if y is None:
             continue
         ax.scatter([x], [y], s=30 + r["size_bytes"] / 5e3, alpha=0.6)
@@ -155,7 +162,7 @@ def plot(results: list[dict], path: Path) -> Path:
         ax.annotate(label, (x, y), fontsize=7, xytext=(6, 6 - 14 * (i % 2)), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_xlabel("latency, p50 or mean (ms, log scale)")
-    ax.set_ylabel("person IoU" if have_acc else "model size (MB)")
+    ax.set_ylabel("accuracy (person IoU / mIoU)" if have_acc else "model size (MB)")
     title = "accuracy vs latency (marker area ~ model size)" if have_acc else "size vs latency"
     ax.set_title(title + (f"\n{devices.pop()}" if one_device else ""), fontsize=10)
     ax.grid(True, alpha=0.3)

@@ -26,7 +26,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-BUILTIN_HELP = "Model: a run folder, .keras or .tflite (default: the built-in likeunet)."
+BUILTIN_HELP = ("Model: a run folder, .keras or .tflite, or builtin:person (the default, likeunet on portrait-248) / "
+                "builtin:parsing (likeunet on CCP, 8 body-part classes).")
 
 
 def _arch_names() -> str:
@@ -216,12 +217,17 @@ def _progress(quiet: bool):
 @user_errors
 def validate(
     data: Path = typer.Argument(..., help="Dataset folder with images/ and masks/ paired by file stem."),
+    task: str = typer.Option("person", "--task", help="person (binary masks/) | parsing (class ids in labels/)."),
+    label_map: Optional[Path] = typer.Option(None, "--label-map", help="parsing: label map JSON or shipped name "
+                                             "(ccp-8); every source id must be mapped."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ):
-    """Check a dataset: pairing, readable/complete files, binary masks, mask sizes."""
+    """Check a dataset: pairing, readable/complete files, binary masks (person) or mapped class ids (parsing),
+    mask sizes."""
     from mobile_kit.data import validate_dataset
+    from mobile_kit.tasks import get_task
 
-    rep = validate_dataset(data)
+    rep = validate_dataset(data, task=get_task(task, label_map=label_map, data=data))
     if as_json:
         print_json(rep.to_dict())
     else:
@@ -237,8 +243,16 @@ def validate(
 def train(
     data: List[str] = typer.Option(..., "--data", help="Dataset [KIND:]PATH; repeat to mix several. The first is an "
                                    "images/ + masks/ folder whose val split picks the best epoch; KIND ccp reads "
-                                   "Clothing Co-Parsing labels as binary person (bags count as person)."),
+                                   "Clothing Co-Parsing labels as binary person (bags count as person). "
+                                   "--task parsing: one images/ + labels/ folder."),
     out: Path = typer.Option(..., "--out", help="Run folder to write (model.keras, metadata.json, history.json, logs/)."),
+    task: str = typer.Option("person", "--task", help="What the model predicts: person (binary masks) | parsing "
+                             "(K classes from class-id PNGs in labels/, see --label-map)."),
+    label_map: Optional[Path] = typer.Option(None, "--label-map", help="parsing: JSON grouping the dataset's classes "
+                                             "into model classes (classes, map, flip_pairs), or a shipped map's name: "
+                                             "ccp-8 (CCP's 59 classes -> 8 body parts/garments), cihp-20."),
+    input_height: Optional[int] = typer.Option(None, help="Input height when not square (default: --input-size), "
+                                               "e.g. 256 with --input-size 192 for full-body photos."),
     arch: str = typer.Option("likeunet", help="Architecture (registered: likeunet, mbv2_lraspp, unet)."),
     input_size: int = typer.Option(256, help="Square input size in pixels, a multiple of 32."),
     grayscale: bool = typer.Option(False, "--grayscale", help="1-channel input instead of RGB."),
@@ -288,7 +302,8 @@ def train(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ):
-    """Train a segmentation model; the best epoch by validation person IoU is kept."""
+    """Train a segmentation model; the best epoch by the task's validation figure is kept
+    (person: person IoU; parsing: per-image mIoU)."""
     from mobile_kit.recipe import RecipeConfig, TeacherSpec, parse_source
     from mobile_kit.training import train as train_fn
 
@@ -312,7 +327,8 @@ def train(
     r = train_fn(data, out, arch=arch, input_size=input_size, grayscale=grayscale, epochs=epochs,
                  batch_size=batch_size, learning_rate=learning_rate, loss=loss, val_fraction=val_fraction,
                  seed=seed, resume=resume, augment=not no_augment, max_images=max_images, arch_options=opts,
-                 acnet=acnet, recipe=recipe, progress=_progress(quiet))
+                 acnet=acnet, recipe=recipe, task=task, label_map=label_map, input_height=input_height,
+                 progress=_progress(quiet))
     res = r.to_dict()
     if qat_epochs:
         from mobile_kit.quant.qat import qat as qat_fn
@@ -322,9 +338,9 @@ def train(
     if as_json:
         print_json(res)
     else:
-        rows = {"model": r.model_path, "best epoch": r.best_epoch,
-                "val person IoU (image res)": r.val_metrics.get("person_iou", "n/a"),
-                "val mIoU (image res)": r.val_metrics.get("miou", "n/a"), "seconds": round(r.seconds, 1)}
+        rows = {"model": r.model_path, "best epoch": r.best_epoch}
+        rows.update({f"val {k} (image res)": v for k, v in r.val_metrics.items() if isinstance(v, float)})
+        rows["seconds"] = round(r.seconds, 1)
         if qat_epochs:
             rows.update({"QAT int8": res["qat"]["int8_artifact"],
                          "QAT int8 val person IoU": res["qat"]["val_metrics_int8"].get("person_iou", "n/a")})
@@ -398,7 +414,8 @@ def export(
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the artifact and its metadata.json."),
     bundle: Optional[Path] = typer.Option(None, "--bundle", help="Like --out, plus labels.txt, the metadata "
                                           "JSON Schema and golden/ test vectors (TFLite): everything an app needs."),
-    head: str = typer.Option("softmax", help="Output head: softmax | sigmoid (2 classes, exact) | logits."),
+    head: str = typer.Option("softmax", help="Output head: softmax | sigmoid (2-class models only, exact) | logits "
+                             "(K-class models: argmax on device)."),
     layout: Optional[str] = typer.Option(None, help=_option_help("layout")),
     opset: Optional[int] = typer.Option(None, min=1, help=_option_help("opset")),
     precision: Optional[str] = typer.Option(None, help=_option_help("precision")),
@@ -447,8 +464,13 @@ def _segmenter(model, input_norm, output_kind, threads=None):
 @user_errors
 def eval_cmd(
     model: Optional[Path] = typer.Argument(None, help=BUILTIN_HELP),
-    data: Path = typer.Option(..., "--data", help="Dataset folder with images/ and masks/."),
+    data: Path = typer.Option(..., "--data", help="Dataset folder with images/ and masks/ (parsing: labels/)."),
     split: str = typer.Option("all", help="all | train | val (the training split, see --val-fraction/--seed)."),
+    exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="Multi-class models: a class left out of "
+                                                "the per-image mIoU (repeatable), e.g. --exclude background."),
+    tta: Optional[str] = typer.Option(None, "--tta", help="Test-time augmentation: flip | scales | flip+scales "
+                                      "(scales 0.9/1.0/1.1, probabilities multiplied; flip swaps left/right classes)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write the full result (per class, per image) as JSON."),
     val_fraction: float = typer.Option(0.2, callback=_fraction, help="As in train: 0 <= f < 1."),
     seed: int = typer.Option(0, min=0, help="As in train: seed of the split (>= 0)."),
     threshold: Optional[float] = typer.Option(None, min=0.0, max=1.0,
@@ -460,18 +482,29 @@ def eval_cmd(
     as_json: bool = typer.Option(False, "--json"),
     quiet: bool = typer.Option(False, "--quiet"),
 ):
-    """Person IoU and mIoU at each image's own resolution."""
+    """Accuracy at each image's own resolution, as the model's task reports it.
+
+    person: person IoU (per image and pooled) and mIoU over {background, person}.
+    parsing: per-class IoU table, per-image mIoU over the classes present in ground truth or prediction
+    (contest convention; --exclude drops classes), pixel accuracy."""
+    import json as _json
+
     from mobile_kit.eval import evaluate
+    from mobile_kit.fileio import atomic_write_text
 
     seg = _segmenter(model, input_norm, output_kind, threads=2)
     r = evaluate(seg, data, split=split, val_fraction=val_fraction, seed=seed, threshold=threshold, limit=limit,
-                 progress=_progress(quiet))
+                 exclude=tuple(exclude or ()), tta=tta, progress=_progress(quiet))
+    if out is not None:
+        atomic_write_text(out, _json.dumps(r.to_dict(), indent=2) + "\n")
     if as_json:
         print_json(r.to_dict() if per_image else r.summary())
     else:
-        print_kv(f"eval {seg.path.name} on {data} ({split})", {
-            "images": r.n_images, "person IoU (mean per image)": r.person_iou, "mIoU (mean per image)": r.miou,
-            "person IoU (pooled)": r.person_iou_pooled, "threshold": r.threshold})
+        print_kv(f"eval {seg.path.name} on {data} ({split})", r.table())
+        if hasattr(r, "class_rows"):
+            print_table("IoU per class (pooled over images)", ["class", "IoU"], r.class_rows())
+        if out is not None:
+            stderr.print(f"written: {out}")
 
 
 @app.command()
@@ -551,9 +584,9 @@ def bench(
         lat = r["latency_us"]
         table.append([Path(r["artifact"]).name, r["device"].get("model") or r["device"].get("cpu"), r["delegate"],
                       r["threads"], r["size_bytes"], lat["min"], lat.get("p50", "n/a"), lat.get("p90", lat.get("p95", "n/a")),
-                      (r.get("accuracy") or {}).get("person_iou", "n/a"), "; ".join(r.get("flags", []))])
+                      _headline(r.get("accuracy")), "; ".join(r.get("flags", []))])
     print_table(f"benchmark ({device})", ["artifact", "device", "delegate", "threads", "size_bytes", "min (us)",
-                                         "p50 (us)", "p90/p95 (us)", "person IoU", "flags"], table)
+                                         "p50 (us)", "p90/p95 (us)", "person IoU / mIoU", "flags"], table)
     for r in rows:
         if "error" in r:
             stderr.print(f"[red]failed[/] {r.get('device', {}).get('serial', '')} {r.get('delegate', '')}: {r['error']}",
@@ -583,6 +616,13 @@ def report(
         print_kv("report", r)
 
 
+def _headline(acc):
+    from mobile_kit.bench.report import headline_accuracy
+
+    v = headline_accuracy(acc)
+    return "n/a" if v is None else v
+
+
 def _photo_inputs(paths: list[Path], sample: Optional[str]) -> list:
     """Photo paths (read one at a time by predict) plus an optional bundled sample photo."""
     from mobile_kit.data.samples import sample_photo
@@ -602,10 +642,12 @@ def predict(
     images: Optional[List[Path]] = typer.Argument(None, help="Photos (.jpg/.png)."),
     out: Path = typer.Option(..., "--out", help="Folder for the outputs (<name>_<effect>.png); for a video "
                              "(.mp4/.mov/.avi/.mkv) the output video file."),
-    effect: str = typer.Option("mask", help="mask | overlay | blur (portrait mode)."),
+    effect: str = typer.Option("mask", help="mask | overlay | blur (portrait mode); multi-class models also "
+                               "parts (colour overlay with legend) | labels (class-id PNG)."),
     sample: Optional[str] = typer.Option(None, help="Also segment a photo bundled with scikit-image (astronaut, camera)."),
-    threshold: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="p(person) threshold in 0..1 "
-                                              "(default: the model's, 0.5)."),
+    threshold: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Foreground (person) probability "
+                                              "threshold in 0..1 (default: the model's, 0.5)."),
+    tta: Optional[str] = typer.Option(None, "--tta", help="Test-time augmentation: flip | scales | flip+scales."),
     input_norm: Optional[str] = typer.Option(None, help="Third-party .tflite: 0..1 | -1..1 | 0..255."),
     output_kind: Optional[str] = typer.Option(None, help="Third-party .tflite: softmax | sigmoid | logits."),
     as_json: bool = typer.Option(False, "--json"),
@@ -633,11 +675,11 @@ def predict(
     from mobile_kit.errors import DatasetError
 
     res = predict_fn(seg, _photo_inputs(list(images or []), sample), out, effect=effect, threshold=threshold,
-                     progress=_progress(quiet))
+                     tta=tta, progress=_progress(quiet))
     if as_json:
         print_json([r.to_dict() for r in res])
     else:
-        print_table(f"predict ({seg.path.name}, {effect})", ["source", "size", "person %", "written"],
+        print_table(f"predict ({seg.path.name}, {effect})", ["source", "size", "foreground %", "written"],
                     [[r.source, f"{r.width}x{r.height}", f"{100 * r.person_fraction:.1f}", r.output]
                      for r in res if r.error is None])
     bad = [r for r in res if r.error is not None]
@@ -648,6 +690,47 @@ def predict(
             stderr.print("[red]skipped[/] " + escape(r.error), highlight=False)
         raise DatasetError(f"{len(bad)} of {len(res)} photos could not be read (listed above); "
                            f"the other {len(res) - len(bad)} were written")
+
+
+@app.command()
+@user_errors(outputs={"out": ("--out", "file")})
+def measure(
+    model: Optional[Path] = typer.Argument(None, help="A multi-class (parsing) model, e.g. builtin:parsing, a run "
+                                           "folder, .keras or .tflite."),
+    images: Optional[List[Path]] = typer.Argument(None, help="Photos (.jpg/.png), one person each."),
+    out: Path = typer.Option(..., "--out", help="Result file: .json (with the area assumption) or .csv "
+                             "(one row per photo and part)."),
+    height_cm: Optional[float] = typer.Option(None, "--height-cm", help="The person's height in cm: adds an "
+                                              "approximate area in cm^2 per part (upright, whole body in frame, "
+                                              "facing the camera; projected area, see mobile_kit/measure.py)."),
+    tta: Optional[str] = typer.Option(None, "--tta", help="Test-time augmentation: flip | scales | flip+scales."),
+    as_json: bool = typer.Option(False, "--json"),
+    quiet: bool = typer.Option(False, "--quiet"),
+):
+    """Each body part's area per photo: pixels, fraction of the photo and of the person, and with --height-cm
+    an approximate area in cm^2 (the body-part contest's product)."""
+    from mobile_kit.measure import measure as measure_fn
+    from mobile_kit.measure import write_results
+
+    if model is None:
+        raise MobileKitError("expected a MODEL (e.g. builtin:parsing) followed by photos, found none")
+    seg = _segmenter(model, None, None, threads=2)
+    from mobile_kit.data.dataset import load_image
+
+    if not images:
+        raise MobileKitError("expected at least one IMAGE after the MODEL, found none")
+    res = measure_fn(seg, [(p.name, load_image(p)) for p in images], height_cm=height_cm, tta=tta,
+                     progress=_progress(quiet))
+    path = write_results(res, out)
+    if as_json:
+        print_json({"written": str(path), "photos": [r.to_dict() for r in res]})
+        return
+    parts = list(res[0].parts) if res else []
+    key = "area_cm2" if height_cm else "fraction_of_person"
+    print_table(f"part areas ({seg.path.name}; {'cm^2' if height_cm else '% of person'})", ["photo"] + parts,
+                [[r.source] + [(f"{r.parts[p][key]:.0f}" if height_cm else f"{100 * r.parts[p][key]:.1f}")
+                               for p in parts] for r in res])
+    stderr.print(f"written: {path}")
 
 
 def _predict_video(model, paths, out, effect, threshold, input_norm, output_kind, as_json, quiet):

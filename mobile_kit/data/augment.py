@@ -1,7 +1,7 @@
 """Augmentation for phone photos (numpy/OpenCV, applied per sample).
 
 All transforms take and return ``(image, mask)`` with image ``(H, W, 3)`` uint8
-RGB and mask ``(H, W)`` uint8 {0, 1}, and draw randomness from a
+RGB and mask ``(H, W)`` uint8 class ids, and draw randomness from a
 ``numpy.random.Generator`` so that a seed reproduces an epoch.
 """
 from __future__ import annotations
@@ -85,13 +85,22 @@ def photometric(image, rng, cfg: AugmentConfig):
     return (x * 255.0 + 0.5).astype(np.uint8)
 
 
-def augment(image, mask, rng, cfg: AugmentConfig = AugmentConfig()):
-    """Apply the full augmentation chain to one pair (before the final resize)."""
+def hflip(image, mask, flip_lut=None):
+    """Mirror a pair left-right; ``flip_lut`` (class -> class) swaps left/right-aware classes
+    (e.g. left-arm <-> right-arm), as the body-part contest's flip augmentation does."""
+    image, mask = image[:, ::-1], mask[:, ::-1]
+    if flip_lut is not None:
+        mask = np.asarray(flip_lut, dtype=mask.dtype)[mask]
+    return image, mask
+
+
+def augment(image, mask, rng, cfg: AugmentConfig = AugmentConfig(), flip_lut=None):
+    """Apply the full augmentation chain to one pair (before the final resize); see :func:`hflip` for ``flip_lut``."""
     if rng.random() < cfg.zoom_out_prob:
         image, mask = zoom_out(image, mask, rng, cfg.zoom_out_scale)
     elif rng.random() < cfg.crop_prob:
         image, mask = random_crop(image, mask, rng, cfg.crop_scale, cfg.crop_aspect)
     if rng.random() < cfg.flip_prob:
-        image, mask = image[:, ::-1], mask[:, ::-1]
+        image, mask = hflip(image, mask, flip_lut)
     image = photometric(np.ascontiguousarray(image), rng, cfg)
     return image, np.ascontiguousarray(mask)

@@ -1,6 +1,10 @@
-"""Dataset folders: ``DIR/images/*`` and ``DIR/masks/*`` paired by file stem.
+"""Dataset folders: ``DIR/images/*`` and ``DIR/masks/*`` (or ``DIR/labels/*``) paired by file stem.
 
-Masks are single-channel (or 3 equal channels) with 0 = background and 255 (or
+Which sub-folder holds the ground truth and how it is decoded is the task's
+business (:mod:`mobile_kit.tasks`): :func:`load_mask` reads binary masks,
+:func:`load_label` reads class-id maps (optionally through a label map).
+
+Binary masks are single-channel (or 3 equal channels) with 0 = background and 255 (or
 1) = person. A mask whose resolution differs from its image but has the same
 aspect ratio is resized to the image with nearest-neighbour interpolation (198
 of the 248 pairs of the portrait-248 set are like that); a different aspect
@@ -82,8 +86,16 @@ def _files_by_stem(folder: Path) -> dict[str, Path]:
     return out
 
 
-def discover_pairs(root: str | Path) -> ValidationReport:
-    """Pair ``root/images/*`` with ``root/masks/*`` by stem, without decoding.
+def target_dir(root: Path, target_dirs: tuple[str, ...] = ("masks",)) -> str:
+    """The first of ``target_dirs`` that exists under ``root`` (``masks`` when none does)."""
+    return next((d for d in target_dirs if (Path(root) / d).is_dir()), target_dirs[0])
+
+
+def discover_pairs(root: str | Path, target_dirs: tuple[str, ...] = ("masks",)) -> ValidationReport:
+    """Pair ``root/images/*`` with ``root/<target dir>/*`` by stem, without decoding.
+
+    ``target_dirs`` lists the ground-truth folders the task accepts (first found wins):
+    ``("masks",)`` for binary person masks, ``("labels", "masks")`` for class-id maps.
 
     Returns
     -------
@@ -97,25 +109,27 @@ def discover_pairs(root: str | Path) -> ValidationReport:
     """
     root = Path(root)
     if not root.exists():
-        raise DatasetError(f"{root}: dataset folder not found (expected a folder with images/ and masks/)")
-    for sub in ("images", "masks"):
+        raise DatasetError(f"{root}: dataset folder not found (expected a folder with images/ and "
+                           f"{' or '.join(d + '/' for d in target_dirs)})")
+    tdir = target_dir(root, target_dirs)
+    for sub in ("images", tdir):
         if not (root / sub).is_dir():
             raise DatasetError(f"{root}: expected a sub-folder {sub}/, found none")
     images = _files_by_stem(root / "images")
-    masks = _files_by_stem(root / "masks")
+    masks = _files_by_stem(root / tdir)
     rep = ValidationReport(root=root)
     for stem, img in images.items():
         if stem in masks:
             rep.pairs.append(Pair(stem, img, masks[stem]))
         else:
             rep.images_without_mask.append(img)
-            rep.errors.append(f"{img}: expected a mask masks/{stem}.png (or .jpg/.jpeg), found none")
+            rep.errors.append(f"{img}: expected a mask {tdir}/{stem}.png (or .jpg/.jpeg), found none")
     for stem, m in masks.items():
         if stem not in images:
             rep.masks_without_image.append(m)
             rep.errors.append(f"{m}: expected an image images/{stem}.jpg/.jpeg/.png, found none")
     if not images and not masks:
-        raise DatasetError(f"{root}: expected .jpg/.jpeg/.png files in images/ and masks/, found an empty dataset")
+        raise DatasetError(f"{root}: expected .jpg/.jpeg/.png files in images/ and {tdir}/, found an empty dataset")
     if not rep.pairs:
         rep.raise_if_errors()
     rep.pairs.sort(key=lambda p: p.stem)
@@ -203,6 +217,11 @@ def load_mask(path: str | Path, hw: tuple[int, int] | None = None, check_complet
         raise DatasetError(
             f"{path}: expected a binary mask with values 0/255 or 0/1, found {len(values)} distinct values ({shown})"
         )
+    return _fit_to_image(m, path, hw)
+
+
+def _fit_to_image(m: np.ndarray, path: Path, hw) -> np.ndarray:
+    """Resize a label/mask to the image's ``hw`` with nearest-neighbour if only the scale differs."""
     if hw is not None and m.shape[:2] != tuple(hw):
         mh, mw = m.shape[:2]
         h, w = hw
@@ -214,19 +233,72 @@ def load_mask(path: str | Path, hw: tuple[int, int] | None = None, check_complet
     return m
 
 
-def load_pair(pair: Pair, check_complete: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Load an image (``(H, W, 3)`` uint8 RGB) and its mask (``(H, W)`` uint8 {0, 1}) at the image's resolution."""
+def load_label(path: str | Path, hw: tuple[int, int] | None = None, check_complete: bool = True,
+               lut: np.ndarray | None = None, num_classes: int | None = None) -> np.ndarray:
+    """Read a class-id map (one uint8 class id per pixel), optionally regrouped by a label map.
+
+    Parameters
+    ----------
+    path : path
+        Single-channel (or gray) PNG of source class ids.
+    hw : (int, int), optional
+        The image's ``(height, width)``; a label of the same aspect ratio is resized nearest-neighbour.
+    lut : numpy.ndarray, optional
+        ``source id -> model id`` (uint8, 256 entries, 255 = unmapped), from
+        :meth:`mobile_kit.tasks.label_map.LabelMap.lut`.
+    num_classes : int, optional
+        Model class count; ids at or above it are an error.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W)`` uint8 model class ids.
+
+    Raises
+    ------
+    DatasetError
+        Unreadable file, several differing channels, a source id the label map does not map,
+        or an id outside ``0..num_classes-1``.
+    """
+    path = Path(path)
+    if check_complete:
+        _check_complete(path)
+    m = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if m is None:
+        raise DatasetError(f"{path}: expected a PNG label map of class ids, found a file OpenCV cannot decode")
+    if m.ndim == 3:
+        if not all(np.array_equal(m[:, :, 0], m[:, :, i]) for i in range(1, min(3, m.shape[2]))):
+            raise DatasetError(f"{path}: expected a single-channel label map of class ids, found {m.shape[2]} differing channels")
+        m = m[:, :, 0]
+    if m.dtype != np.uint8:
+        raise DatasetError(f"{path}: expected 8-bit class ids, found {m.dtype}")
+    if lut is not None:
+        bad = np.unique(m[lut[m] == 255])
+        if bad.size:
+            raise DatasetError(f"{path}: expected source class ids that the label map maps, found unmapped id(s) "
+                               f"{', '.join(str(v) for v in bad[:8])}")
+        m = lut[m]
+    if num_classes is not None and m.size and int(m.max()) >= num_classes:
+        raise DatasetError(f"{path}: expected class ids 0..{num_classes - 1}, found {int(m.max())}")
+    return _fit_to_image(m, path, hw)
+
+
+def load_pair(pair: Pair, check_complete: bool = True, load_target=None) -> tuple[np.ndarray, np.ndarray]:
+    """Load an image (``(H, W, 3)`` uint8 RGB) and its ground truth (``(H, W)`` uint8 class ids) at the image's
+    resolution; ``load_target(path, hw, check_complete)`` decodes it (default :func:`load_mask`, {0, 1})."""
     img = load_image(pair.image, check_complete)
-    return img, load_mask(pair.mask, img.shape[:2], check_complete)
+    return img, (load_target or load_mask)(pair.mask, img.shape[:2], check_complete)
 
 
-def validate_dataset(root: str | Path, decode: bool = True) -> ValidationReport:
+def validate_dataset(root: str | Path, decode: bool = True, task=None) -> ValidationReport:
     """Check a dataset folder and report every problem at once.
 
     Parameters
     ----------
     root : path
-        Folder with ``images/`` and ``masks/``.
+        Folder with ``images/`` and ``masks/`` (or the task's ground-truth folder).
+    task : mobile_kit.tasks.base.Task, optional
+        Decides the ground-truth folder and decoding (default: binary person masks).
     decode : bool
         Also decode every file (catches corrupt/truncated files, non-binary
         masks and mismatched sizes); ``False`` only pairs file names.
@@ -242,7 +314,8 @@ def validate_dataset(root: str | Path, decode: bool = True) -> ValidationReport:
     DatasetError
         If the folder structure itself is missing or empty.
     """
-    rep = discover_pairs(root)
+    rep = discover_pairs(root, task.target_dirs if task is not None else ("masks",))
+    load_target = task.load_target if task is not None else load_mask
     if not decode:
         return rep
     good: list[Pair] = []
@@ -253,7 +326,7 @@ def validate_dataset(root: str | Path, decode: bool = True) -> ValidationReport:
             if raw is not None and raw.ndim == 2:
                 rep.grayscale_images += 1
             mshape = cv2.imread(str(pair.mask), cv2.IMREAD_UNCHANGED)
-            load_mask(pair.mask, img.shape[:2])
+            load_target(pair.mask, img.shape[:2])
             if mshape is not None and mshape.shape[:2] != img.shape[:2]:
                 rep.resized_masks += 1
             good.append(pair)

@@ -16,18 +16,21 @@ from mobile_kit.progress import NullProgress, Progress
 from mobile_kit.specs import InputSpec
 
 
-def load_pairs_cached(pairs: list[Pair], cache_side: int, progress: Progress = NullProgress()):
+def load_pairs_cached(pairs: list[Pair], cache_side: int, progress: Progress = NullProgress(), load_target=None):
     """Decode pairs and downscale so the long side is at most ``cache_side`` pixels.
+
+    ``load_target`` decodes the ground truth (the task's :meth:`~mobile_kit.tasks.base.Task.load_target`;
+    default binary masks).
 
     Returns
     -------
-    list of (image, mask)
-        ``(H, W, 3)`` uint8 RGB and ``(H, W)`` uint8 {0, 1}.
+    list of (image, target)
+        ``(H, W, 3)`` uint8 RGB and ``(H, W)`` uint8 class ids.
     """
     out = []
     with progress.task("loading images", len(pairs)) as t:
         for p in pairs:
-            img, m = load_pair(p)
+            img, m = load_pair(p, load_target=load_target)
             h, w = m.shape
             s = cache_side / max(h, w)
             if s < 1.0:
@@ -40,7 +43,7 @@ def load_pairs_cached(pairs: list[Pair], cache_side: int, progress: Progress = N
 
 
 def make_sample(image, mask, spec: InputSpec):
-    """Resize a pair to the model input: ``x`` (h, w, C) float32 and ``y`` (h, w, 1) float32 {0, 1}."""
+    """Resize a pair to the model input: ``x`` (h, w, C) float32 and ``y`` (h, w, 1) float32 class ids."""
     x = to_model_input(image, spec)
     y = cv2.resize(mask, (spec.width, spec.height), interpolation=cv2.INTER_NEAREST)
     return x, y[:, :, None].astype(np.float32)
@@ -53,11 +56,11 @@ def eval_arrays(samples, spec: InputSpec) -> tuple[np.ndarray, np.ndarray]:
 
 
 def train_dataset(samples, spec: InputSpec, batch_size: int, seed: int, epoch: int,
-                  aug: AugmentConfig | None = AugmentConfig()):
+                  aug: AugmentConfig | None = AugmentConfig(), flip_lut=None):
     """A ``tf.data.Dataset`` of one augmented, shuffled epoch, batched and prefetched.
 
     Yields ``(x, y)`` with x ``(B, h, w, C)`` float32 normalised per ``spec`` and
-    y ``(B, h, w, 1)`` float32 person mask.
+    y ``(B, h, w, 1)`` float32 class ids. ``flip_lut`` swaps left/right classes of flipped targets.
     """
     import tensorflow as tf
 
@@ -68,7 +71,7 @@ def train_dataset(samples, spec: InputSpec, batch_size: int, seed: int, epoch: i
         for i in order:
             img, m = samples[i]
             if aug is not None:
-                img, m = augment(img, m, rng, aug)
+                img, m = augment(img, m, rng, aug, flip_lut)
             yield make_sample(img, m, spec)
 
     sig = (

@@ -39,27 +39,65 @@ def binary_iou(pred: np.ndarray, gt: np.ndarray, empty: float = 1.0) -> float:
     return float(np.count_nonzero(pred & gt) / union)
 
 
-def per_image_miou(pred: np.ndarray, gt: np.ndarray, num_classes: int) -> float:
-    """Mean IoU over the classes present in ``gt`` or ``pred`` for one image.
+def confusion_matrix(pred: np.ndarray, gt: np.ndarray, num_classes: int) -> np.ndarray:
+    """``cm[g, p]`` = pixels of ground-truth class ``g`` predicted as ``p`` (int64 ``(K, K)``).
 
-    Parameters
-    ----------
-    pred, gt : numpy.ndarray
-        Integer label maps ``(H, W)`` with values in ``0..num_classes-1``.
-
-    Returns
-    -------
-    float in 0..1.
+    Raises
+    ------
+    ValueError
+        If the label maps differ in size.
     """
     pred = np.asarray(pred).ravel().astype(np.int64)
     gt = np.asarray(gt).ravel().astype(np.int64)
     if pred.shape != gt.shape:
         raise ValueError(f"label map sizes differ: prediction {pred.size}, ground truth {gt.size}")
-    cm = np.bincount(gt * num_classes + pred, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+    return np.bincount(gt * num_classes + pred, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+
+
+def iou_from_confusion(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-class ``(intersection, union)`` pixel counts from a confusion matrix."""
     inter = np.diag(cm)
-    union = cm.sum(0) + cm.sum(1) - inter
+    return inter, cm.sum(0) + cm.sum(1) - inter
+
+
+def per_class_iou(cm: np.ndarray) -> np.ndarray:
+    """IoU of each class from a (pooled) confusion matrix; NaN where the class is in neither map."""
+    inter, union = iou_from_confusion(cm)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, inter / np.maximum(union, 1), np.nan)
+
+
+def pixel_accuracy(cm: np.ndarray) -> float:
+    """Fraction of pixels whose predicted class is the ground truth's."""
+    total = cm.sum()
+    return float(np.trace(cm) / total) if total else 1.0
+
+
+def per_image_miou(pred: np.ndarray, gt: np.ndarray, num_classes: int, exclude=()) -> float:
+    """Mean IoU over the classes present in ``gt`` or ``pred`` for one image (the body-part contest's score).
+
+    Parameters
+    ----------
+    pred, gt : numpy.ndarray
+        Integer label maps ``(H, W)`` with values in ``0..num_classes-1``.
+    exclude : iterable of int
+        Classes left out of the mean (e.g. background); pixels of them still
+        count as false positives/negatives of the other classes.
+
+    Returns
+    -------
+    float in 0..1 (1.0 when no remaining class is present in either map).
+    """
+    return miou_from_confusion(confusion_matrix(pred, gt, num_classes), exclude)
+
+
+def miou_from_confusion(cm: np.ndarray, exclude=()) -> float:
+    """Mean IoU over classes present in either map, leaving out ``exclude``."""
+    inter, union = iou_from_confusion(cm)
     present = union > 0
-    return float(np.mean(inter[present] / union[present]))
+    for c in exclude:
+        present[c] = False
+    return float(np.mean(inter[present] / union[present])) if present.any() else 1.0
 
 
 class PooledIoU:

@@ -141,7 +141,7 @@ def export_model(
         The artifact disagrees with the source beyond the target's tolerance
         (nothing is written unless ``skip_parity``).
     """
-    from mobile_kit.reparam.head import swap_head
+    from mobile_kit.reparam.head import HEADS, swap_head
     from mobile_kit.runtime import Segmenter, check_contract, keras_source, load_keras_model
     from mobile_kit.verify import parity_report
 
@@ -165,6 +165,13 @@ def export_model(
         fold_info = fold_rep.to_dict()
     elif head != "softmax":
         raise ModelError(f"{src}: --head {head} is not supported on a QAT model; swap the head before QAT")
+    from mobile_kit.tasks import task_of
+
+    task = task_of(meta)
+    if head in HEADS and head not in task.heads:  # an unknown head is refused by swap_head, listing the heads
+        raise ModelError(f"--head {head}: a {task.description} model with {task.num_classes} classes takes "
+                         f"{' | '.join(task.heads)}; with more than two classes each probability depends on all "
+                         "logits, so no per-class sigmoid reproduces the softmax (use --head logits, argmax on device)")
     convert_model, out_spec = swap_head(convert_model, head, meta.output)
 
     art_meta = ModelMetadata.from_dict(meta.to_dict())
@@ -204,7 +211,7 @@ def export_model(
         rep.update({"target": target, "passed": ok, "criterion": reason,
                     "skipped_enforcement": bool(skip_parity and not ok)})
         if head != "softmax":
-            rep["head"] = f"{head} (swapped from softmax before conversion; compared on p(person))"
+            rep["head"] = f"{head} (swapped from softmax before conversion; compared on class probabilities)"
         if not ok and not skip_parity:
             raise ParityError(f"{target} artifact fails parity: {reason} (nothing written; --skip-parity to keep it)", rep)
         art_meta.parity = rep

@@ -418,9 +418,12 @@ def write_golden_if_runnable(bundle_dir: Path, metadata: ModelMetadata) -> Path 
     """Bundle hook: golden vectors for the artifact just exported when it runs here (``.tflite``); ``None`` otherwise.
 
     A Core ML or ONNX export into a folder that already holds a ``.tflite`` of the same model keeps that
-    model's ``golden/`` as is (the iOS app uses it for its self-test).
+    model's ``golden/`` as is (the iOS app uses it for its self-test). Multi-class models get no ``golden/``:
+    the app cores and the golden format decode a single foreground channel.
     """
     art = find_artifact(Path(bundle_dir))
     if art is None or not metadata.target.startswith("tflite"):
+        return None
+    if len(metadata.output.labels) > 2:  # the app cores decode one foreground channel; no K-class golden format yet
         return None
     return write_golden(bundle_dir, art, metadata)

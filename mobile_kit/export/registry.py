@@ -256,7 +256,9 @@ def artifact_text(meta) -> dict[str, Any]:
     """Human-readable fields every runtime's standard metadata carries (name, description, version, author,
     licence, labels), from a :class:`~mobile_kit.specs.ModelMetadata`."""
     out = meta.output
-    task = "person segmentation" if "person" in out.labels else "image segmentation"
+    from mobile_kit.tasks import task_of
+
+    task = task_of(meta).description
     return {"name": meta.name, "version": str(meta.version), "author": "mobilekit",
             "license": meta.provenance or "see mobilekit_metadata.json",
             "description": (f"{meta.name}: {task} ({meta.arch or 'model'}, {meta.precision}), "

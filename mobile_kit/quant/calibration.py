@@ -52,7 +52,7 @@ def calibration_images(data: str | Path | None, n: int = 64, seed: int = 0,
         if (root / "images").is_dir():
             from mobile_kit.eval.evaluate import select_pairs
 
-            paths = [p.image for p in select_pairs(root, split)]
+            paths = [p.image for p in select_pairs(root, split, target_dirs=("masks", "labels"))]
         else:
             from mobile_kit.data.dataset import IMAGE_EXTENSIONS
             from mobile_kit.errors import DatasetError

@@ -210,7 +210,9 @@ def qat(
     loss = loss or tr.get("loss", "ce+dice")
     keras.utils.set_random_seed(seed)
     qmodel, fold_rep = quantize_aware(load_keras_model(src))
-    prep = prepare_data(data, meta.input, val_fraction, seed, max_images, progress)
+    from mobile_kit.tasks import task_of
+
+    prep = prepare_data(data, meta.input, val_fraction, seed, max_images, progress, task_of(meta))
     history, best = fit(qmodel, prep, out, epochs, batch_size, learning_rate, loss, seed, resume, True, progress,
                         "QAT fine-tuning", warmup=0, model_filename=QAT_MODEL_FILENAME)
     qmeta = ModelMetadata.from_dict(meta.to_dict())

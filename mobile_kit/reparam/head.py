@@ -14,6 +14,8 @@ all logits), so only ``logits`` (argmax on device) is offered there.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import tf_keras as keras
 from tf_keras import layers
@@ -90,8 +92,7 @@ def swap_head(model, head: str, out_spec: OutputSpec) -> tuple[keras.Model, Outp
     else:
         new_k, new_b = k.astype(np.float64), b.astype(np.float64)
         cfg.update(activation="linear", use_bias=True, name="head_logits")
-        spec = OutputSpec(kind="logits", labels=out_spec.labels, person_index=out_spec.person_index,
-                          threshold=out_spec.threshold)
+        spec = dataclasses.replace(out_spec, kind="logits")  # keeps labels, label_map, foreground channel
     new_conv = layers.Conv2D.from_config(cfg)
     out = new_conv(feature)  # reuses the trunk's layers: the new model shares them with ``model``
     new_conv.set_weights([new_k.astype(np.float32), new_b.astype(np.float32)])

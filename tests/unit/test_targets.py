@@ -80,7 +80,7 @@ def test_every_metadata_validates_and_bad_metadata_names_the_field(tiny_run, tmp
     d = json.loads(r.metadata_path.read_text())
     validate_metadata(d)
     assert (tmp_path / "b" / "labels.txt").read_text().split() == ["background", "person"]
-    assert json.loads((tmp_path / "b" / "metadata.schema.json").read_text())["$id"].endswith("/metadata/1")
+    assert json.loads((tmp_path / "b" / "metadata.schema.json").read_text())["$id"].endswith("/metadata/2")  # schema v2 (task); v1 still read
     d["output"]["kind"] = "probability"
     (tmp_path / "bad.json").write_text(json.dumps(d))
     with pytest.raises(ModelError, match=r"bad.json.*output/kind"):
