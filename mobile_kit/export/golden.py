@@ -338,7 +338,8 @@ def write_golden(bundle_dir: str | Path, artifact: str | Path | None = None, met
     if spec.layout != "NHWC":
         raise ModelError(f"{art}: golden vectors need an NHWC input, found {spec.layout}")
     task = task_of(metadata)
-    multi = task.num_classes > 2  # K-class: class maps and the parts overlay (the task's decode and effect)
+    # K-class parsing: the task offers the parts effect -> class maps, foreground and parts overlay from the task
+    multi = task.num_classes > 2 and "parts" in task.effects
     run, tin, tout, runtime = RUNNERS[art.name](art)
     photos = list(photos) if photos is not None else default_photos()
     root = bundle_dir / GOLDEN_DIRNAME
@@ -383,6 +384,9 @@ def write_golden(bundle_dir: str | Path, artifact: str | Path | None = None, met
         _save(case_dir, "prob_model", prob_m.astype(np.float32), files, root)
         if multi:
             _save(case_dir, "class_map", task.decode(probs_m), files, root)
+        elif yf[0].size % (spec.height * spec.width) == 0 and yf[0].size // (spec.height * spec.width) > 2:
+            classes = yf[0].reshape(spec.height, spec.width, -1)  # a person model with extra labels: raw argmax
+            _save(case_dir, "class_map", np.argmax(classes, axis=-1).astype(np.uint8), files, root)
         _save(case_dir, "prob_frame", prob_f, files, root)
         _save(case_dir, "mask", mask, files, root)
         _save(case_dir, "composite_argb", rgb_to_argb(comp), files, root)
