@@ -121,7 +121,7 @@ class Segmenter(private val bundle: ModelBundle, wantGpu: Boolean, threads: Int 
         val t1 = SystemClock.elapsedRealtimeNanos()
         val out = invoke()
         val t2 = SystemClock.elapsedRealtimeNanos()
-        var p = Postprocess.personProbability(out, contract)
+        var p = Postprocess.foregroundProbability(out, contract)
         p = Postprocess.upsample(p, contract.width, contract.height, upright.width, upright.height)
         if (smooth) p = temporal.update(p) else temporal.reset()
         val t3 = SystemClock.elapsedRealtimeNanos()

@@ -119,6 +119,10 @@ public final class GoldenCheck {
                             + Integer.toHexString(palette[i]));
             }
         }
+        if ((palette != null) != c.isMultiClass())
+            r.failures.add("contract task " + c.task + " with " + c.labels.size() + " labels: the core decodes it as "
+                    + (c.isMultiClass() ? "K-class" : "person") + ", golden/manifest.json " + (palette != null ? "has" : "has no")
+                    + " parts (K-class)");
         final int[] partsPalette = palette;
         Map<String, Object> tin = g.tensor("input_tensor"), tout = g.tensor("output_tensor");
         boolean qin = Golden.quantized(tin), qout = Golden.quantized(tout);
@@ -161,6 +165,7 @@ public final class GoldenCheck {
             boolean multi = partsPalette != null;
             float[] probs = multi ? Postprocess.classProbabilities(y, c) : null;
             float[] pm = multi ? Postprocess.foreground(probs, c.height, c.width) : Postprocess.personProbability(y, c);
+            r.check(at, "prob_model_max_abs", maxAbs(Postprocess.foregroundProbability(y, c), pm), 0.0); // the app's path
             r.check(at, "prob_model_max_abs", maxAbs(pm, k.load("prob_model").floats()), g.tolerance("prob_model_max_abs"));
             if (k.has("class_map")) {
                 byte[] cm = Postprocess.classMap(multi ? probs : y, c.height, c.width);

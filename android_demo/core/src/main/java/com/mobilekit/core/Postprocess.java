@@ -74,6 +74,14 @@ public final class Postprocess {
         return p;
     }
 
+    /**
+     * The probability the portrait effects use, at model size: p(person) ({@link #personProbability}), or for a
+     * K-class model ({@link Contract#isMultiClass}) the foreground {@code 1 - p(class 0)}.
+     */
+    public static float[] foregroundProbability(float[] out, Contract c) {
+        return c.isMultiClass() ? foreground(classProbabilities(out, c), c.height, c.width) : personProbability(out, c);
+    }
+
     /** Foreground of a K-class model, {@code 1 - p(class 0)} per pixel (the person for portrait effects). */
     public static float[] foreground(float[] probs, int h, int w) {
         int ch = channels(probs.length, h, w);

@@ -70,4 +70,19 @@ public class PartsTest {
             assertTrue(e.getMessage().contains("5"));
         }
     }
+
+    @Test
+    public void theTaskInMetadataSelectsTheForeground() {
+        String meta = "{\"task\": {\"name\": \"parsing\"}, \"input\": {\"height\": 1, \"width\": 1},"
+                + " \"output\": {\"kind\": \"softmax\", \"labels\": [\"background\", \"hair\", \"skin\"], \"person_index\": 1}}";
+        Contract parsing = Contract.parse(meta);
+        assertEquals("parsing", parsing.task);
+        assertTrue(parsing.isMultiClass());
+        float[] out = {0.25f, 0.5f, 0.25f};
+        assertEquals(0.75f, Postprocess.foregroundProbability(out, parsing)[0], 1e-6f); // 1 - p(background)
+        Contract person = Contract.parse(meta.replace("\"task\": {\"name\": \"parsing\"}, ", ""));
+        assertEquals("person", person.task);
+        assertTrue(!person.isMultiClass());
+        assertEquals(0.5f, Postprocess.foregroundProbability(out, person)[0], 0f); // channel person_index
+    }
 }
