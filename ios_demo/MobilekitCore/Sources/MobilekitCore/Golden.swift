@@ -154,6 +154,10 @@ public enum GoldenCheck {
             }
             palette = own
         }
+        if (palette != nil) != c.isMultiClass {
+            r.failures.append("contract task \(c.taskName) with \(c.labels.count) labels: the core decodes it as "
+                              + (c.isMultiClass ? "K-class" : "person") + ", golden/manifest.json parts disagree")
+        }
         for k in m.cases {
             let upright = ImageOps.orient(try g.sourceFrame(k), rotationDegrees: k.rotation_degrees, mirror: k.mirror)
             let x = Preprocess.normalize(ImageOps.resize(upright, width: c.width, height: c.height), contract: c)

@@ -95,6 +95,12 @@ public enum Postprocess {
         return p
     }
 
+    /// The probability the portrait effects use at model size: p(person), or `1 - p(class 0)` for a K-class model.
+    public static func foregroundProbability(_ out: [Float], contract c: Contract) throws -> [Float] {
+        if c.isMultiClass { return foreground(try classProbabilities(out, contract: c), height: c.height, width: c.width) }
+        return personProbability(out, contract: c)
+    }
+
     /// Foreground of a K-class model, `1 - p(class 0)` per pixel (the person for portrait effects).
     public static func foreground(_ probs: [Float], height: Int, width: Int) -> [Float] {
         let n = height * width, ch = probs.count / max(n, 1)
