@@ -19,7 +19,7 @@ from mobile_kit.fileio import ensure_output_dir, ensure_output_file
 
 app = typer.Typer(
     name="mobilekit",
-    help="Train compact person-segmentation models and ship them to phones: "
+    help="Train compact person and body-part segmentation models and ship them to phones: "
     "train -> export (TFLite fp32/fp16/int8) -> eval -> bench -> predict.",
     no_args_is_help=True,
     add_completion=False,
