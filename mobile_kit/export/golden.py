@@ -68,6 +68,15 @@ formulas is ``android_demo/GOLDEN.md``):
     ``bg = 1 - hard``; ``sb = max(1, 0.02 * max(H, W))``;
     ``blurred = G_sb(img * bg) / G_sb(bg)`` where ``G_sb(bg) > 1e-3`` else ``G_sb(img)``;
     ``out = floor(clip(alpha * img + (1 - alpha) * blurred + 0.5, 0, 255))``.
+11. **Temporal smoothing** (EMA, ``effects.temporal_ema_alpha``; see GOLDEN.md).
+12. **K-class decode** (:mod:`mobile_kit.tasks`, parsing): class probabilities = the softmax output as is, or
+    a softmax over the logits (a sigmoid head is refused for K > 2, as export does); class map = argmax,
+    lowest index on ties; ``prob_model`` = the task's foreground ``1 - p(class 0)``; at frame size every
+    class channel is upsampled as in 8, then argmax (``predict --effect labels``).
+13. **Parts overlay** (:func:`mobile_kit.effects.parts.parts_overlay`, legend excluded): palette
+    :func:`~mobile_kit.effects.parts.palette` (class 0 black, then PASCAL VOC bit-interleaved colours);
+    where ``class > 0``: ``out = trunc(min(255, float32(px) * float32(1 - alpha) + float32(colour) *
+    float32(alpha)))``; class 0 pixels unchanged.
 """
 from __future__ import annotations
 

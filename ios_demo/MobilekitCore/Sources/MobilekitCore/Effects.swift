@@ -23,7 +23,7 @@ public enum Effects {
         }
     }
 
-    /// Parts overlay without legend (GOLDEN.md step 12): where `classMap[i] > 0` every channel becomes
+    /// Parts overlay without legend (GOLDEN.md step 13): where `classMap[i] > 0` every channel becomes
     /// `trunc(min(255, Float(px) * Float(1 - alpha) + Float(colour) * Float(alpha)))`; class 0 unchanged; alpha 0xFF.
     public static func partsOverlay(_ argb: [UInt32], classMap: [UInt8], palette: [UInt32], alpha: Double = Effects.partsAlpha) -> [UInt32] {
         let a = Float(alpha), na = Float(1.0 - alpha)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Frame to input tensor and raw output to p(person) or K class maps, following the `Contract` (GOLDEN.md steps 5-9, 11).
+/// Frame to input tensor and raw output to p(person) or K class maps, following the `Contract` (GOLDEN.md steps 5-9, 12).
 public enum Preprocess {
     /// Orient, resize and normalise: NHWC float32, `x = pixel * scale[c] + offset[c]`.
     public static func toInput(_ frame: Frame, rotationDegrees: Int, mirror: Bool, contract c: Contract) -> [Float] {
@@ -73,7 +73,7 @@ public enum Postprocess {
     }
 
     /// Class probabilities at model size (`h x w x K`, channel-last) of a K-class (parsing) output: softmax as is,
-    /// logits through a softmax over the channels; a sigmoid head is refused for K > 2 (GOLDEN.md step 11).
+    /// logits through a softmax over the channels; a sigmoid head is refused for K > 2 (GOLDEN.md step 12).
     public static func classProbabilities(_ out: [Float], contract c: Contract) throws -> [Float] {
         let n = c.height * c.width
         guard n > 0, out.count % n == 0 else {
