@@ -6,6 +6,7 @@ enum EffectChoice: String, CaseIterable, Identifiable {
     case blur = "Blur"
     case replace = "Replace"
     case overlay = "Overlay"
+    case parts = "Parts"
     var id: String { rawValue }
 }
 
@@ -23,6 +24,14 @@ func render(_ s: Segmentation, effect: EffectChoice, threshold: Float) -> Frame 
                      width: f.width, height: f.height)
     case .overlay:
         return Frame(argb: Effects.overlay(f.argb, prob: s.prob, threshold: threshold, color: 0xFFFF_2878, alpha: 0.5), width: f.width, height: f.height)
+    case .parts:
+        // K-class models: class map at frame size and the toolkit's palette (GOLDEN.md steps 12-13)
+        guard let probs = s.classProbs, s.modelWidth * s.modelHeight > 0 else {
+            return render(s, effect: .overlay, threshold: threshold)
+        }
+        let cm = Postprocess.classMap(probs, width: s.modelWidth, height: s.modelHeight, toWidth: f.width, toHeight: f.height)
+        let k = probs.count / (s.modelWidth * s.modelHeight)
+        return Frame(argb: Effects.partsOverlay(f.argb, classMap: cm, palette: Effects.palette(k)), width: f.width, height: f.height)
     }
 }
 

@@ -28,8 +28,13 @@ struct Timings {
 
 struct Segmentation {
     var upright: Frame
+    /// p(person) (K-class models: 1 - p(background)) at the upright frame's size.
     var prob: [Float]
     var timings: Timings
+    /// K-class (parsing) models: class probabilities at model size (`modelWidth x modelHeight x K`).
+    var classProbs: [Float]? = nil
+    var modelWidth = 0
+    var modelHeight = 0
 }
 
 enum SegmenterError: Error {
@@ -74,11 +79,13 @@ final class CoreMLSegmenter {
         let t1 = CACurrentMediaTime()
         let out = try run(modelSized: small)
         let t2 = CACurrentMediaTime()
-        var p = Postprocess.personProbability(out, contract: contract)
+        var p = try Postprocess.foregroundProbability(out, contract: contract)
         p = Postprocess.upsample(p, width: contract.width, height: contract.height, toWidth: upright.width, toHeight: upright.height)
         if smooth { p = temporal.update(p) } else { temporal.reset() }
         let t3 = CACurrentMediaTime()
-        return Segmentation(upright: upright, prob: p, timings: Timings(preMs: (t1 - t0) * 1000, inferenceMs: (t2 - t1) * 1000, postMs: (t3 - t2) * 1000))
+        let probs: [Float]? = try contract.isMultiClass ? Postprocess.classProbabilities(out, contract: contract) : nil
+        return Segmentation(upright: upright, prob: p, timings: Timings(preMs: (t1 - t0) * 1000, inferenceMs: (t2 - t1) * 1000, postMs: (t3 - t2) * 1000),
+                            classProbs: probs, modelWidth: contract.width, modelHeight: contract.height)
     }
 }
 

@@ -35,7 +35,7 @@ struct SelfTestReport {
         for k in golden.manifest.cases {
             let upright = ImageOps.orient(try golden.sourceFrame(k), rotationDegrees: k.rotation_degrees, mirror: k.mirror)
             let out = try segmenter.run(modelSized: ImageOps.resize(upright, width: c.width, height: c.height))
-            let p = Postprocess.personProbability(out, contract: c)
+            let p = try Postprocess.foregroundProbability(out, contract: c)
             let want = try golden.floats(k, "prob_model")
             var m = 0.0
             for i in 0..<min(p.count, want.count) { m = max(m, abs(Double(p[i]) - Double(want[i]))) }

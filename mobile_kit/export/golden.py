@@ -19,7 +19,14 @@ file                content
 ``prob_frame``      float32 ``[H, W]``: p(person) at the upright frame's size
 ``mask``            uint8 ``[H, W]``: 255 where ``prob_frame > threshold`` else 0
 ``composite_argb``  uint32 ``[H, W]``: portrait mode (background blur), alpha 0xFF
+``class_map_frame`` uint8 ``[H, W]``: K-class models only: argmax of the class probabilities upsampled per channel
+``parts_argb``      uint32 ``[H, W]``: K-class models only: parts colour overlay (``predict --effect parts``
+                    without its legend), alpha 0xFF
 ==================  =========================================================
+
+K-class (parsing) models (manifest ``task`` != ``person``, more than two labels; version 2): ``prob_model``
+is the task's foreground ``1 - p(class 0)`` (what ``predict --effect blur`` of such a model uses) and the
+manifest's ``parts`` gives the palette and alpha of the overlay.
 
 ``H, W`` are the *upright* frame's size (after rotation). The raw output is
 produced by the LiteRT interpreter from this very artifact, fed with
@@ -61,6 +68,15 @@ formulas is ``android_demo/GOLDEN.md``):
     ``bg = 1 - hard``; ``sb = max(1, 0.02 * max(H, W))``;
     ``blurred = G_sb(img * bg) / G_sb(bg)`` where ``G_sb(bg) > 1e-3`` else ``G_sb(img)``;
     ``out = floor(clip(alpha * img + (1 - alpha) * blurred + 0.5, 0, 255))``.
+11. **Temporal smoothing** (EMA, ``effects.temporal_ema_alpha``; see GOLDEN.md).
+12. **K-class decode** (:mod:`mobile_kit.tasks`, parsing): class probabilities = the softmax output as is, or
+    a softmax over the logits (a sigmoid head is refused for K > 2, as export does); class map = argmax,
+    lowest index on ties; ``prob_model`` = the task's foreground ``1 - p(class 0)``; at frame size every
+    class channel is upsampled as in 8, then argmax (``predict --effect labels``).
+13. **Parts overlay** (:func:`mobile_kit.effects.parts.parts_overlay`, legend excluded): palette
+    :func:`~mobile_kit.effects.parts.palette` (class 0 black, then PASCAL VOC bit-interleaved colours);
+    where ``class > 0``: ``out = trunc(min(255, float32(px) * float32(1 - alpha) + float32(colour) *
+    float32(alpha)))``; class 0 pixels unchanged.
 """
 from __future__ import annotations
 
@@ -79,7 +95,9 @@ from mobile_kit.preprocess import quantize  # noqa: F401  (the pinned rounding; 
 
 GOLDEN_DIRNAME = "golden"
 GOLDEN_FORMAT = "mobilekit-golden"
-GOLDEN_VERSION = 1
+#: 2: K-class (parsing) cases: ``class_map_frame``, ``parts_argb``, the manifest's ``task`` and ``parts``;
+#: ``prob_model`` of a K-class model is the task's foreground ``1 - p(class 0)``.
+GOLDEN_VERSION = 2
 
 #: Portrait-effect parameters (defaults of :mod:`mobile_kit.effects.portrait`), written to the manifest so that
 #: the app cores can check their own constants against the toolkit's.
@@ -107,6 +125,15 @@ MASK_MIN_IOU = 0.999
 #: (measured: max 1, mean 2.5e-5 levels).
 COMPOSITE_MAX_ABS = 1
 COMPOSITE_MEAN_ABS = 0.01
+#: K-class maps at frame size: argmax of per-channel bilinear float32 upsampling; where two classes are within
+#: float32 rounding of each other the argmax may differ (near-ties along part borders).
+CLASS_MAP_FRAME_MISMATCH_FRACTION = 1e-3
+#: Parts overlay from the golden frame-size class map: float32 blend truncated to uint8; a product rounded in
+#: another order may land one level lower.
+PARTS_MAX_ABS = 1
+PARTS_MEAN_ABS = 0.01
+#: Overlay opacity of ``predict --effect parts`` (:func:`mobile_kit.effects.parts.parts_overlay`).
+PARTS_ALPHA = 0.55
 
 
 @dataclass(frozen=True)
@@ -301,8 +328,11 @@ def write_golden(bundle_dir: str | Path, artifact: str | Path | None = None, met
     """
     import cv2
 
+    from mobile_kit.effects.parts import parts_overlay
     from mobile_kit.effects.portrait import mask_image, portrait_blur
-    from mobile_kit.preprocess import person_probability, to_model_input, upsample_probability
+    from mobile_kit.preprocess import (class_probabilities, person_probability, to_model_input,
+                                       upsample_probabilities, upsample_probability)
+    from mobile_kit.tasks import task_of
 
     bundle_dir = Path(bundle_dir)
     art = Path(artifact) if artifact is not None else find_artifact(bundle_dir)
@@ -316,6 +346,9 @@ def write_golden(bundle_dir: str | Path, artifact: str | Path | None = None, met
     spec, out_spec = metadata.input, metadata.output
     if spec.layout != "NHWC":
         raise ModelError(f"{art}: golden vectors need an NHWC input, found {spec.layout}")
+    task = task_of(metadata)
+    # K-class parsing: the task offers the parts effect -> class maps, foreground and parts overlay from the task
+    multi = task.num_classes > 2 and "parts" in task.effects
     run, tin, tout, runtime = RUNNERS[art.name](art)
     photos = list(photos) if photos is not None else default_photos()
     root = bundle_dir / GOLDEN_DIRNAME
@@ -335,9 +368,20 @@ def write_golden(bundle_dir: str | Path, artifact: str | Path | None = None, met
         yf = raw.astype(np.float32)
         if "scale" in tout:
             yf = (yf - tout["zero_point"]) * np.float32(tout["scale"])
-        prob_m = person_probability(yf[0], out_spec, spec.input_hw)
-        if prob_m.shape != spec.input_hw:
-            prob_m = upsample_probability(prob_m, spec.input_hw)
+        if multi:
+            if out_spec.kind == "sigmoid":
+                raise ModelError(f"{art}: a sigmoid head cannot encode {task.num_classes} exclusive classes "
+                                 "(export offers softmax or logits)")
+            probs_m = class_probabilities(yf[0], out_spec, spec.input_hw)
+            if probs_m.shape[-1] != task.num_classes:
+                raise ModelError(f"{art}: expected {task.num_classes} output channels ({', '.join(task.labels)}), "
+                                 f"found {probs_m.shape[-1]}")
+            probs_m = upsample_probabilities(probs_m, spec.input_hw)
+            prob_m = task.foreground(probs_m).astype(np.float32)
+        else:
+            prob_m = person_probability(yf[0], out_spec, spec.input_hw)
+            if prob_m.shape != spec.input_hw:
+                prob_m = upsample_probability(prob_m, spec.input_hw)
         prob_f = upsample_probability(prob_m, upright.shape[:2]).astype(np.float32)
         mask = mask_image(upright, prob_f, out_spec.threshold)
         comp = portrait_blur(upright, prob_f, out_spec.threshold)
@@ -347,18 +391,29 @@ def write_golden(bundle_dir: str | Path, artifact: str | Path | None = None, met
         _save(case_dir, "input_tensor", xt, files, root)
         _save(case_dir, "raw_output", raw, files, root)
         _save(case_dir, "prob_model", prob_m.astype(np.float32), files, root)
-        classes = yf[0].reshape(spec.height, spec.width, -1) if yf[0].size % (spec.height * spec.width) == 0 else None
-        if classes is not None and classes.shape[-1] > 2:
+        if multi:
+            _save(case_dir, "class_map", task.decode(probs_m), files, root)
+        elif yf[0].size % (spec.height * spec.width) == 0 and yf[0].size // (spec.height * spec.width) > 2:
+            classes = yf[0].reshape(spec.height, spec.width, -1)  # a person model with extra labels: raw argmax
             _save(case_dir, "class_map", np.argmax(classes, axis=-1).astype(np.uint8), files, root)
         _save(case_dir, "prob_frame", prob_f, files, root)
         _save(case_dir, "mask", mask, files, root)
         _save(case_dir, "composite_argb", rgb_to_argb(comp), files, root)
+        extra = {}
+        if multi:
+            cmap_f = task.decode(upsample_probabilities(probs_m, upright.shape[:2]))
+            parts = parts_overlay(upright, cmap_f, task.labels, PARTS_ALPHA)[:, :upright.shape[1]]
+            _save(case_dir, "class_map_frame", cmap_f, files, root)
+            _save(case_dir, "parts_argb", rgb_to_argb(parts), files, root)
+            counts = np.bincount(cmap_f.ravel(), minlength=task.num_classes) / cmap_f.size
+            extra["class_fractions"] = {n: float(c) for n, c in zip(task.labels, counts)}
         h, w = upright.shape[:2]
         resize = "area" if (h > spec.height and w > spec.width) else "bilinear"
         cases.append({"name": ph.name, "source": ph.source, "frame_height": int(frame.shape[0]),
                       "frame_width": int(frame.shape[1]), "rotation_degrees": ph.rotation_degrees,
                       "mirror": ph.mirror, "height": h, "width": w, "resize": resize,
-                      "person_fraction": float(np.mean(mask > 0)), **effect_sigmas(h, w), "files": files})
+                      "person_fraction": float(np.mean(mask > 0)), **effect_sigmas(h, w), **extra,
+                      "files": files})
     pix = max(abs(float(s)) for s in (spec.scale if isinstance(spec.scale, tuple) else (spec.scale,)))
     in_tol = INPUT_PIXEL_LEVELS * pix * 1.0001 + 1e-6
     if qin:  # one pixel level in quanta: exact when the input scale equals the pixel scale (the usual 0..1 case)
@@ -380,7 +435,7 @@ def write_golden(bundle_dir: str | Path, artifact: str | Path | None = None, met
             "grayscale": "Y=(4899R+9617G+1868B+8192)>>14",
             "normalise": "x=float32(pixel)*scale[c]+offset[c], channel_order",
             "quantize": "q=clamp(floor(x/scale+0.5)+zero_point, qmin, qmax); dequantize x=(q-zero_point)*scale",
-            "decode": "softmax: channel person_index; sigmoid: as is; logits: softmax (C>1) or 1/(1+exp(-z)); "
+            "decode": "softmax: channel person_index (K-class: foreground 1-p[0]); sigmoid: as is; logits: softmax (C>1) or 1/(1+exp(-z)); "
                       "class_map: argmax, lowest index on ties",
             "upsample": "bilinear half-pixel centres, edge clamp, float32, model size -> upright frame size",
             "mask": "255 if p > threshold else 0",
@@ -399,6 +454,20 @@ def write_golden(bundle_dir: str | Path, artifact: str | Path | None = None, met
                        "composite_max_abs": COMPOSITE_MAX_ABS, "composite_mean_abs": COMPOSITE_MEAN_ABS},
         "cases": cases,
     }
+    manifest["task"] = task.name
+    if multi:
+        from mobile_kit.effects.parts import palette
+
+        manifest["algorithms"]["class_map_frame"] = ("upsample every class probability channel as 'upsample', "
+                                                     "then argmax, lowest index on ties")
+        manifest["algorithms"]["parts"] = ("where class>0: out=trunc(min(255, float32(px)*float32(1-alpha)"
+                                           "+float32(palette[class])*float32(alpha))); class 0 unchanged; no legend")
+        manifest["parts"] = {"labels": list(task.labels), "alpha": PARTS_ALPHA,
+                             "palette": palette(task.num_classes).tolist(),
+                             "palette_rule": "class 0 black, then PASCAL VOC bit-interleaved colours"}
+        manifest["tolerances"].update(class_map_mismatch_fraction=0.0,
+                                      class_map_frame_mismatch_fraction=CLASS_MAP_FRAME_MISMATCH_FRACTION,
+                                      parts_max_abs=PARTS_MAX_ABS, parts_mean_abs=PARTS_MEAN_ABS)
     return atomic_write_text(root / "manifest.json", json.dumps(manifest, indent=2) + "\n")
 
 
@@ -418,12 +487,10 @@ def write_golden_if_runnable(bundle_dir: Path, metadata: ModelMetadata) -> Path 
     """Bundle hook: golden vectors for the artifact just exported when it runs here (``.tflite``); ``None`` otherwise.
 
     A Core ML or ONNX export into a folder that already holds a ``.tflite`` of the same model keeps that
-    model's ``golden/`` as is (the iOS app uses it for its self-test). Multi-class models get no ``golden/``:
-    the app cores and the golden format decode a single foreground channel.
+    model's ``golden/`` as is (the iOS app uses it for its self-test). K-class models get the class maps and
+    the parts overlay as well (format version 2).
     """
     art = find_artifact(Path(bundle_dir))
     if art is None or not metadata.target.startswith("tflite"):
-        return None
-    if len(metadata.output.labels) > 2:  # the app cores decode one foreground channel; no K-class golden format yet
         return None
     return write_golden(bundle_dir, art, metadata)

@@ -72,3 +72,16 @@ def builtin_bundles(tmp_path_factory):
         export_model(None, target, root / name, bundle=True, **kw)
         out[name] = root / name
     return out
+
+
+@pytest.fixture(scope="session")
+def parsing_bundles(tmp_path_factory):
+    """``builtin:parsing`` (8 body-part classes) exported as bundles: tflite-fp32 and tflite-int8 with uint8 I/O."""
+    from mobile_kit.export import export_model
+
+    root = tmp_path_factory.mktemp("parsing_bundles")
+    out = {}
+    for name, target, kw in (("fp32", "tflite-fp32", {}), ("int8-uint8", "tflite-int8", {"int8_io": "uint8"})):
+        export_model("builtin:parsing", target, root / name, bundle=True, **kw)
+        out[name] = root / name
+    return out

@@ -80,6 +80,7 @@ def test_swift_core_constants_equal_the_toolkit():
     assert float(re.search(r"featherMinSigma = ([\d.]+)", core).group(1)) == golden.FEATHER_MIN_SIGMA
     assert float(re.search(r"blurFraction = ([\d.]+)", core).group(1)) == golden.BLUR_FRACTION
     assert float(re.search(r"blurMinSigma = ([\d.]+)", core).group(1)) == golden.BLUR_MIN_SIGMA
+    assert float(re.search(r"partsAlpha = ([\d.]+)", core).group(1)) == golden.PARTS_ALPHA
     assert "import UIKit" not in core and "import SwiftUI" not in core  # Foundation only
     imports = set(re.findall(r"^import (\w+)", core, re.M))
     assert imports <= {"Foundation", "Compression"} and "Foundation" in imports, imports

@@ -64,9 +64,20 @@ public struct Contract: Codable, Equatable {
         public var threshold: Double?
     }
 
+    /// `metadata.json` `task` (v2); only its name matters to the apps (other keys are ignored).
+    public struct TaskInfo: Codable, Equatable {
+        public var name: String?
+    }
+
     public var name: String?
+    public var task: TaskInfo?
     public var input: Input
     public var output: Output
+
+    /// The model's task (`person` for v1 metadata without one).
+    public var taskName: String { task?.name ?? "person" }
+    /// A K-class (body-part parsing) model: a task other than person with more than two labels (GOLDEN.md step 12).
+    public var isMultiClass: Bool { labels.count > 2 && taskName != "person" }
 
     public static func parse(_ data: Data) throws -> Contract {
         let c = try JSONDecoder().decode(Contract.self, from: data)

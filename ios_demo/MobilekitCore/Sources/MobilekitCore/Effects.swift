@@ -6,6 +6,45 @@ public enum Effects {
     public static let blurFraction = 0.02, blurMinSigma = 1.0
     public static let blurWeightEps: Float = 1e-3
 
+    /// Opacity of the parts colour overlay (mobile_kit.effects.parts.parts_overlay, `predict --effect parts`).
+    public static let partsAlpha = 0.55
+
+    /// Colour of each of `k` classes, `0xRRGGBB`: class 0 black, then the PASCAL VOC bit-interleaved palette.
+    public static func palette(_ k: Int) -> [UInt32] {
+        return (0..<k).map { i -> UInt32 in
+            var c = i, r = 0, g = 0, b = 0
+            for j in 0..<8 {
+                r |= ((c >> 0) & 1) << (7 - j)
+                g |= ((c >> 1) & 1) << (7 - j)
+                b |= ((c >> 2) & 1) << (7 - j)
+                c >>= 3
+            }
+            return UInt32((r << 16) | (g << 8) | b)
+        }
+    }
+
+    /// Parts overlay without legend (GOLDEN.md step 13): where `classMap[i] > 0` every channel becomes
+    /// `trunc(min(255, Float(px) * Float(1 - alpha) + Float(colour) * Float(alpha)))`; class 0 unchanged; alpha 0xFF.
+    public static func partsOverlay(_ argb: [UInt32], classMap: [UInt8], palette: [UInt32], alpha: Double = Effects.partsAlpha) -> [UInt32] {
+        let a = Float(alpha), na = Float(1.0 - alpha)
+        var out = [UInt32](repeating: 0, count: argb.count)
+        for i in 0..<argb.count {
+            let cls = Int(classMap[i]), px = argb[i]
+            if cls == 0 || cls >= palette.count {
+                out[i] = 0xFF00_0000 | (px & 0xFF_FFFF)
+                continue
+            }
+            let col = palette[cls]
+            var v: UInt32 = 0xFF00_0000
+            for sh in stride(from: 16, through: 0, by: -8) {
+                let f = Float((px >> UInt32(sh)) & 255) * na + Float((col >> UInt32(sh)) & 255) * a
+                v |= UInt32(min(255, Int(f))) << UInt32(sh)
+            }
+            out[i] = v
+        }
+        return out
+    }
+
     public static func featherSigma(width: Int, height: Int) -> Double {
         return max(featherMinSigma, featherRadiusFraction * Double(width * width + height * height).squareRoot())
     }

@@ -39,7 +39,17 @@ public struct GoldenManifest: Codable {
         public var temporal_ema_alpha: Double
     }
 
+    /// K-class (parsing) bundles, format version 2: labels, overlay alpha and palette (RGB triples).
+    public struct Parts: Codable {
+        public var labels: [String]
+        public var alpha: Double
+        public var palette: [[Int]]
+    }
+
     public var format: String
+    public var version: Int?
+    public var task: String?
+    public var parts: Parts?
     public var byte_order: String
     public var artifact: String?
     public var input_tensor: Tensor
@@ -119,7 +129,8 @@ public struct GoldenReport {
 }
 
 public enum GoldenCheck {
-    /// Runs every case: source pixels -> input tensor; raw output -> p(person); upsampling; mask; composite.
+    /// Runs every case: source pixels -> input tensor; raw output -> p(person) (K-class: class maps and parts overlay);
+    /// upsampling; mask; composite.
     public static func check(_ g: GoldenBundle) throws -> GoldenReport {
         var r = GoldenReport()
         let c = g.contract, m = g.manifest, tol = m.tolerances
@@ -130,6 +141,23 @@ public enum GoldenCheck {
         constant("feather_radius_fraction", m.effects.feather_radius_fraction, Effects.featherRadiusFraction)
         constant("blur_fraction", m.effects.blur_fraction, Effects.blurFraction)
         constant("temporal_ema_alpha", m.effects.temporal_ema_alpha, Double(Temporal.emaAlpha))
+        var palette: [UInt32]? = nil
+        if let parts = m.parts {
+            constant("parts alpha", parts.alpha, Effects.partsAlpha)
+            let own = Effects.palette(c.labels.count)
+            if parts.palette.count != own.count {
+                r.failures.append("parts palette: expected \(own.count) colours, found \(parts.palette.count)")
+            }
+            for (i, rgb) in parts.palette.enumerated() where i < own.count && rgb.count == 3 {
+                let want = UInt32((rgb[0] << 16) | (rgb[1] << 8) | rgb[2])
+                if want != own[i] { r.failures.append("parts palette[\(i)]: toolkit \(want) != core \(own[i])") }
+            }
+            palette = own
+        }
+        if (palette != nil) != c.isMultiClass {
+            r.failures.append("contract task \(c.taskName) with \(c.labels.count) labels: the core decodes it as "
+                              + (c.isMultiClass ? "K-class" : "person") + ", golden/manifest.json parts disagree")
+        }
         for k in m.cases {
             let upright = ImageOps.orient(try g.sourceFrame(k), rotationDegrees: k.rotation_degrees, mirror: k.mirror)
             let x = Preprocess.normalize(ImageOps.resize(upright, width: c.width, height: c.height), contract: c)
@@ -156,14 +184,36 @@ public enum GoldenCheck {
             if m.output_tensor.quantized {
                 y = Postprocess.dequantize(y.map { Int($0) }, scale: Float(m.output_tensor.scale ?? 1), zeroPoint: m.output_tensor.zero_point ?? 0)
             }
-            let pm = Postprocess.personProbability(y, contract: c)
+            var probs: [Float]? = nil
+            if palette != nil { probs = try Postprocess.classProbabilities(y, contract: c) }
+            let pm = probs.map { Postprocess.foreground($0, height: c.height, width: c.width) }
+                ?? Postprocess.personProbability(y, contract: c)
             let goldPm = try g.floats(k, "prob_model")
             r.check(k.name, "prob_model_max_abs", maxAbs(pm, goldPm), tol["prob_model_max_abs"] ?? 0)
             if k.files["class_map"] != nil {
-                let cm = Postprocess.classMap(y, height: c.height, width: c.width)
+                let cm = Postprocess.classMap(probs ?? y, height: c.height, width: c.width)
                 let want = try g.floats(k, "class_map").map { UInt8($0) }
-                let bad = zip(cm, want).filter { $0 != $1 }.count
-                r.check(k.name, "class_map_mismatch_fraction", Double(bad) / Double(max(cm.count, 1)), tol["mask_mismatch_fraction"] ?? 0)
+                let key = probs == nil ? "mask_mismatch_fraction" : "class_map_mismatch_fraction"
+                r.check(k.name, "class_map_mismatch_fraction", mismatch(cm, want), tol[key] ?? 0)
+            }
+            if let probs = probs, let palette = palette {
+                // K-class: own frame-size class map from own probabilities; parts overlay from the golden map
+                let goldCmf = try g.floats(k, "class_map_frame").map { UInt8($0) }
+                let cmf = Postprocess.classMap(probs, width: c.width, height: c.height, toWidth: k.width, toHeight: k.height)
+                r.check(k.name, "class_map_frame_mismatch_fraction", mismatch(cmf, goldCmf), tol["class_map_frame_mismatch_fraction"] ?? 0)
+                let ov = Effects.partsOverlay(upright.argb, classMap: goldCmf, palette: palette)
+                let goldOv = try g.uint32s(k, "parts_argb")
+                var maxP = 0.0, sumP = 0.0
+                for i in 0..<min(ov.count, goldOv.count) {
+                    for sh in stride(from: 0, through: 24, by: 8) {
+                        let d = abs(Double((ov[i] >> UInt32(sh)) & 255) - Double((goldOv[i] >> UInt32(sh)) & 255))
+                        maxP = max(maxP, d)
+                        sumP += d
+                    }
+                }
+                if ov.count != goldOv.count { maxP = .infinity }
+                r.check(k.name, "parts_max_abs", maxP, tol["parts_max_abs"] ?? 0)
+                r.check(k.name, "parts_mean_abs", sumP / Double(max(ov.count, 1) * 4), tol["parts_mean_abs"] ?? 0)
             }
             let goldPf = try g.floats(k, "prob_frame")
             let pf = Postprocess.upsample(goldPm, width: c.width, height: c.height, toWidth: k.width, toHeight: k.height)
@@ -192,6 +242,11 @@ public enum GoldenCheck {
         }
         if m.cases.isEmpty { r.failures.append("no golden cases") }
         return r
+    }
+
+    static func mismatch(_ a: [UInt8], _ b: [UInt8]) -> Double {
+        guard a.count == b.count else { return .infinity }
+        return Double(zip(a, b).filter { $0 != $1 }.count) / Double(max(a.count, 1))
     }
 
     static func maxAbs(_ a: [Float], _ b: [Float]) -> Double {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Frame to input tensor and raw output to p(person), following the `Contract` (GOLDEN.md steps 5-9).
+/// Frame to input tensor and raw output to p(person) or K class maps, following the `Contract` (GOLDEN.md steps 5-9, 12).
 public enum Preprocess {
     /// Orient, resize and normalise: NHWC float32, `x = pixel * scale[c] + offset[c]`.
     public static func toInput(_ frame: Frame, rotationDegrees: Int, mirror: Bool, contract c: Contract) -> [Float] {
@@ -70,6 +70,57 @@ public enum Postprocess {
             p[i] = Float(mine / sum)
         }
         return p
+    }
+
+    /// Class probabilities at model size (`h x w x K`, channel-last) of a K-class (parsing) output: softmax as is,
+    /// logits through a softmax over the channels; a sigmoid head is refused for K > 2 (GOLDEN.md step 12).
+    public static func classProbabilities(_ out: [Float], contract c: Contract) throws -> [Float] {
+        let n = c.height * c.width
+        guard n > 0, out.count % n == 0 else {
+            throw ContractError.invalid("output: expected a multiple of \(n) values, found \(out.count)")
+        }
+        let ch = out.count / n
+        if c.kind == "sigmoid" && ch > 2 {
+            throw ContractError.invalid("contract output kind: sigmoid cannot encode \(ch) exclusive classes; expected softmax or logits")
+        }
+        if c.kind != "logits" { return out }
+        var p = [Float](repeating: 0, count: out.count)
+        for i in 0..<n {
+            var m = -Float.infinity
+            for j in 0..<ch { m = max(m, out[i * ch + j]) }
+            var sum = 0.0
+            for j in 0..<ch { sum += exp(Double(out[i * ch + j] - m)) }
+            for j in 0..<ch { p[i * ch + j] = Float(exp(Double(out[i * ch + j] - m)) / sum) }
+        }
+        return p
+    }
+
+    /// The probability the portrait effects use at model size: p(person), or `1 - p(class 0)` for a K-class model.
+    public static func foregroundProbability(_ out: [Float], contract c: Contract) throws -> [Float] {
+        if c.isMultiClass { return foreground(try classProbabilities(out, contract: c), height: c.height, width: c.width) }
+        return personProbability(out, contract: c)
+    }
+
+    /// Foreground of a K-class model, `1 - p(class 0)` per pixel (the person for portrait effects).
+    public static func foreground(_ probs: [Float], height: Int, width: Int) -> [Float] {
+        let n = height * width, ch = probs.count / max(n, 1)
+        return (0..<n).map { 1 - probs[$0 * ch] }
+    }
+
+    /// Class map at `toWidth x toHeight`: every class channel upsampled with `upsample`, then argmax (lowest index on ties).
+    public static func classMap(_ probs: [Float], width w: Int, height h: Int, toWidth dw: Int, toHeight dh: Int) -> [UInt8] {
+        let n = w * h, ch = probs.count / max(n, 1)
+        var best = [Float](repeating: -Float.infinity, count: dw * dh)
+        var m = [UInt8](repeating: 0, count: dw * dh)
+        for j in 0..<ch {
+            let plane = (0..<n).map { probs[$0 * ch + j] }
+            let up = upsample(plane, width: w, height: h, toWidth: dw, toHeight: dh)
+            for i in 0..<up.count where up[i] > best[i] {
+                best[i] = up[i]
+                m[i] = UInt8(j)
+            }
+        }
+        return m
     }
 
     /// Argmax over channels (lowest index on ties).

@@ -42,4 +42,22 @@ final class CoreTests: XCTestCase {
         _ = t.update([1])
         XCTAssertEqual(t.update([0]), [0.5])
     }
+
+    func testPartsPaletteOverlayAndClassMaps() throws {
+        XCTAssertEqual(Effects.palette(4), [0x000000, 0x800000, 0x008000, 0x808000])
+        let out = Effects.partsOverlay([0xFF10_2030, 0x80FF_FFFF, 0xFF00_0000], classMap: [0, 1, 2], palette: Effects.palette(3))
+        XCTAssertEqual(out, [0xFF10_2030, 0xFFB9_7272, 0xFF00_4600])  // truncated as NumPy's uint8 cast
+        let json = """
+        {"input": {"height": 1, "width": 2}, "output": {"kind": "softmax", "labels": ["a", "b", "c"]}}
+        """
+        let c = try Contract.parse(Data(json.utf8))
+        let sig = try Contract.parse(Data(json.replacingOccurrences(of: "softmax", with: "sigmoid").utf8))
+        let probs: [Float] = [0.1, 0.8, 0.1, 0.1, 0.2, 0.7]
+        XCTAssertEqual(try Postprocess.classProbabilities(probs, contract: c), probs)
+        XCTAssertEqual(Postprocess.classMap(probs, width: 2, height: 1, toWidth: 4, toHeight: 1), [1, 1, 2, 2])
+        let fg = Postprocess.foreground(probs, height: 1, width: 2)
+        XCTAssertEqual(fg[0], 0.9, accuracy: 1e-6)
+        XCTAssertEqual(fg[1], 0.9, accuracy: 1e-6)
+        XCTAssertThrowsError(try Postprocess.classProbabilities(probs, contract: sig))  // sigmoid refused for K = 3
+    }
 }

@@ -53,7 +53,7 @@ import java.util.Locale
 import java.util.concurrent.Executors
 
 /** The three effects of the demo; all of them are `:core` functions on ARGB. */
-enum class Effect(val label: String) { BLUR("Blur"), REPLACE("Replace"), OVERLAY("Overlay") }
+enum class Effect(val label: String) { BLUR("Blur"), REPLACE("Replace"), OVERLAY("Overlay"), PARTS("Parts") }
 
 /** What the screen shows. */
 enum class Screen { CAMERA, PHOTO, SELF_TEST }
@@ -69,7 +69,8 @@ fun downscale(seg: Segmentation, maxSide: Int): Segmentation {
     val w = maxOf(1, f.width * maxSide / side)
     val h = maxOf(1, f.height * maxSide / side)
     val small = com.mobilekit.core.ImageOps.resize(f, w, h)
-    return Segmentation(small, com.mobilekit.core.Postprocess.upsample(seg.prob, f.width, f.height, w, h), seg.timings)
+    return Segmentation(small, com.mobilekit.core.Postprocess.upsample(seg.prob, f.width, f.height, w, h), seg.timings,
+        seg.classProbs, seg.modelW, seg.modelH)
 }
 
 /** Renders [seg] with [effect]; returns ARGB at the upright frame's size. */
@@ -79,6 +80,11 @@ fun render(seg: Segmentation, effect: Effect, threshold: Float): Frame {
         Effect.BLUR -> Effects.portraitBlur(f.argb, seg.prob, f.width, f.height, threshold)
         Effect.REPLACE -> Effects.replaceBackground(f.argb, gradient(f.width, f.height), seg.prob, f.width, f.height, threshold)
         Effect.OVERLAY -> Effects.overlay(f.argb, seg.prob, threshold, 0xFFFF2878.toInt(), 0.5f)
+        // K-class models: class map at frame size (GOLDEN.md steps 12-13); person models: the plain overlay
+        Effect.PARTS -> seg.classProbs?.let { probs ->
+            val cm = com.mobilekit.core.Postprocess.classMapAt(probs, seg.modelW, seg.modelH, f.width, f.height)
+            Effects.partsOverlay(f.argb, cm, Effects.palette(probs.size / (seg.modelW * seg.modelH)), Effects.PARTS_ALPHA)
+        } ?: Effects.overlay(f.argb, seg.prob, threshold, 0xFFFF2878.toInt(), 0.5f)
     }
     return Frame(out, f.width, f.height)
 }

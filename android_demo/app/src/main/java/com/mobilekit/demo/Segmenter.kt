@@ -19,8 +19,18 @@ enum class Delegate { GPU, CPU }
 /** Timings of one frame in milliseconds. */
 data class Timings(val preMs: Double, val inferenceMs: Double, val postMs: Double)
 
-/** p(person) at the upright frame's size plus the upright frame itself and timings. */
-class Segmentation(val upright: Frame, val prob: FloatArray, val timings: Timings)
+/**
+ * p(person) (K-class models: 1 - p(background)) at the upright frame's size plus the upright frame itself and
+ * timings; for K-class (parsing) models also the class probabilities at model size ([modelW] x [modelH] x K).
+ */
+class Segmentation(
+    val upright: Frame,
+    val prob: FloatArray,
+    val timings: Timings,
+    val classProbs: FloatArray? = null,
+    val modelW: Int = 0,
+    val modelH: Int = 0,
+)
 
 /**
  * LiteRT interpreter for one bundle. Pre- and post-processing are the platform-free `:core` (the same code the
@@ -121,11 +131,13 @@ class Segmenter(private val bundle: ModelBundle, wantGpu: Boolean, threads: Int 
         val t1 = SystemClock.elapsedRealtimeNanos()
         val out = invoke()
         val t2 = SystemClock.elapsedRealtimeNanos()
-        var p = Postprocess.personProbability(out, contract)
+        var p = Postprocess.foregroundProbability(out, contract)
         p = Postprocess.upsample(p, contract.width, contract.height, upright.width, upright.height)
         if (smooth) p = temporal.update(p) else temporal.reset()
         val t3 = SystemClock.elapsedRealtimeNanos()
-        return Segmentation(upright, p, Timings((t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6))
+        val probs = if (contract.isMultiClass()) Postprocess.classProbabilities(out, contract) else null
+        return Segmentation(upright, p, Timings((t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6),
+            probs, contract.width, contract.height)
     }
 
     override fun close() {

@@ -38,7 +38,7 @@ object SelfTest {
         val results = golden.cases.map { k ->
             val upright = ImageOps.orient(k.sourceFrame(), k.rotationDegrees, k.mirror)
             segmenter.setInput(Preprocess.normalize(ImageOps.resize(upright, c.width, c.height), c))
-            val p = Postprocess.personProbability(segmenter.invoke(), c)
+            val p = Postprocess.foregroundProbability(segmenter.invoke(), c)
             val want = k.load("prob_model").floats()
             var maxAbs = 0.0
             for (i in p.indices) maxAbs = maxOf(maxAbs, Math.abs((p[i] - want[i]).toDouble()))

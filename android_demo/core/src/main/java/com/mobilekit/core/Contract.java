@@ -35,9 +35,17 @@ public final class Contract {
     public final float threshold;
     /** Model name (for display). */
     public final String name;
+    /** The model's task ({@code metadata.json} {@code task.name}; v1 metadata: "person"). */
+    public final String task;
 
     public Contract(int height, int width, int channels, float[] scale, float[] offset, String channelOrder,
                     String layout, String kind, List<String> labels, int personIndex, float threshold, String name) {
+        this(height, width, channels, scale, offset, channelOrder, layout, kind, labels, personIndex, threshold, name, "person");
+    }
+
+    public Contract(int height, int width, int channels, float[] scale, float[] offset, String channelOrder,
+                    String layout, String kind, List<String> labels, int personIndex, float threshold, String name,
+                    String task) {
         if (height <= 0 || width <= 0) throw new IllegalArgumentException("contract input: expected a positive size, found " + height + "x" + width);
         if (channels != 1 && channels != 3) throw new IllegalArgumentException("contract input channels: expected 1 or 3, found " + channels);
         if (!"softmax".equals(kind) && !"sigmoid".equals(kind) && !"logits".equals(kind))
@@ -54,6 +62,15 @@ public final class Contract {
         this.personIndex = personIndex;
         this.threshold = threshold;
         this.name = name;
+        this.task = task == null ? "person" : task;
+    }
+
+    /**
+     * A K-class (body-part parsing) model: a task other than person with more than two labels. Its outputs are
+     * decoded to class maps ({@link Postprocess#classProbabilities}) and its foreground is {@code 1 - p(class 0)}.
+     */
+    public boolean isMultiClass() {
+        return labels.size() > 2 && !"person".equals(task);
     }
 
     /** Fields that metadata.json and the contract embedded in the model must agree on (as mobile_kit/runtime.py). */
@@ -131,7 +148,8 @@ public final class Contract {
         if (labels.size() > 1 && (person < 0 || person >= labels.size()))
             throw new IllegalArgumentException("contract output person_index: expected 0.." + (labels.size() - 1) + ", found " + person);
         return new Contract(h, w, c, sc, of, Json.str(in, "channel_order", "RGB"), Json.str(in, "layout", "NHWC"),
-                kind, labels, person, (float) Json.num(out, "threshold", 0.5), Json.str(m, "name", "model"));
+                kind, labels, person, (float) Json.num(out, "threshold", 0.5), Json.str(m, "name", "model"),
+                m.get("task") instanceof Map ? Json.str(Json.obj(m, "task", "contract"), "name", "person") : "person");
     }
 
     private static float[] perChannel(Object v, int channels, double dflt, String what) {

@@ -15,6 +15,55 @@ public final class Effects {
     /** Below this blurred background weight the plain blur of the whole image is used. */
     public static final double BLUR_WEIGHT_EPS = 1e-3;
 
+    /** Opacity of the parts colour overlay (mobile_kit.effects.parts.parts_overlay, predict --effect parts). */
+    public static final double PARTS_ALPHA = 0.55;
+
+    /**
+     * Colour of each of {@code k} classes, {@code 0xRRGGBB}: class 0 black, then the PASCAL VOC bit-interleaved
+     * palette (bit j of r/g/b is bit 3*i+0/1/2 of the class index, most significant first).
+     */
+    public static int[] palette(int k) {
+        int[] out = new int[k];
+        for (int i = 0; i < k; i++) {
+            int c = i, r = 0, g = 0, b = 0;
+            for (int j = 0; j < 8; j++) {
+                r |= ((c >> 0) & 1) << (7 - j);
+                g |= ((c >> 1) & 1) << (7 - j);
+                b |= ((c >> 2) & 1) << (7 - j);
+                c >>= 3;
+            }
+            out[i] = (r << 16) | (g << 8) | b;
+        }
+        return out;
+    }
+
+    /**
+     * Parts overlay (no legend): where {@code classMap[i] > 0} every channel becomes
+     * {@code trunc(min(255, float32(px) * float32(1 - alpha) + float32(colour) * float32(alpha)))}; class 0 pixels
+     * are unchanged. {@code argb} and {@code classMap} (unsigned class ids) are at the frame's size; alpha 0xFF.
+     */
+    public static int[] partsOverlay(int[] argb, byte[] classMap, int[] palette, double alpha) {
+        float a = (float) alpha, na = (float) (1.0 - alpha);
+        int[] out = new int[argb.length];
+        for (int i = 0; i < argb.length; i++) {
+            int cls = classMap[i] & 0xFF;
+            int px = argb[i];
+            if (cls == 0) {
+                out[i] = 0xFF000000 | (px & 0xFFFFFF);
+                continue;
+            }
+            if (cls >= palette.length)
+                throw new IllegalArgumentException("class map: expected class ids below " + palette.length + ", found " + cls);
+            int col = palette[cls], v = 0xFF000000;
+            for (int sh = 16; sh >= 0; sh -= 8) {
+                float f = ((px >> sh) & 255) * na + ((col >> sh) & 255) * a;
+                v |= Math.min(255, (int) f) << sh;
+            }
+            out[i] = v;
+        }
+        return out;
+    }
+
     public static double featherSigma(int w, int h) {
         return Math.max(FEATHER_MIN_SIGMA, FEATHER_RADIUS_FRACTION * Math.hypot(h, w));
     }

@@ -97,6 +97,33 @@ public final class GoldenCheck {
         constant(r, "blur_fraction", Json.num(eff, "blur_fraction", "effects"), Effects.BLUR_FRACTION);
         constant(r, "blur_min_sigma", Json.num(eff, "blur_min_sigma", "effects"), Effects.BLUR_MIN_SIGMA);
         constant(r, "temporal_ema_alpha", Json.num(eff, "temporal_ema_alpha", "effects"), Temporal.EMA_ALPHA);
+        // K-class (parsing) bundles, golden format 2: the palette and alpha of the parts overlay must be the toolkit's
+        Object partsJson = g.manifest.get("parts");
+        int[] palette = null;
+        if (partsJson instanceof Map) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> parts = (Map<String, Object>) partsJson;
+            constant(r, "parts alpha", Json.num(parts, "alpha", "parts"), Effects.PARTS_ALPHA);
+            Object pal = parts.get("palette");
+            if (!(pal instanceof List) || ((List<?>) pal).size() != c.labels.size())
+                throw new IllegalArgumentException("golden/manifest.json parts.palette: expected " + c.labels.size()
+                        + " colours (one per label), found " + pal);
+            palette = Effects.palette(c.labels.size());
+            List<?> cols = (List<?>) pal;
+            for (int i = 0; i < palette.length; i++) {
+                List<?> rgb = (List<?>) cols.get(i);
+                int want = (((Number) rgb.get(0)).intValue() << 16) | (((Number) rgb.get(1)).intValue() << 8)
+                        | ((Number) rgb.get(2)).intValue();
+                if (want != palette[i])
+                    r.failures.add("parts palette[" + i + "]: toolkit " + Integer.toHexString(want) + " != core "
+                            + Integer.toHexString(palette[i]));
+            }
+        }
+        if ((palette != null) != c.isMultiClass())
+            r.failures.add("contract task " + c.task + " with " + c.labels.size() + " labels: the core decodes it as "
+                    + (c.isMultiClass() ? "K-class" : "person") + ", golden/manifest.json " + (palette != null ? "has" : "has no")
+                    + " parts (K-class)");
+        final int[] partsPalette = palette;
         Map<String, Object> tin = g.tensor("input_tensor"), tout = g.tensor("output_tensor");
         boolean qin = Golden.quantized(tin), qout = Golden.quantized(tout);
         boolean uin = "uint8".equals(Json.str(tin, "dtype", "")), uout = "uint8".equals(Json.str(tout, "dtype", ""));
@@ -135,14 +162,26 @@ public final class GoldenCheck {
             Golden.Array raw = k.load("raw_output");
             float[] y = qout ? Postprocess.dequantize(raw.bytes(), (float) Json.num(tout, "scale", "output_tensor"), (int) Json.num(tout, "zero_point", "output_tensor"), uout)
                     : raw.floats();
-            float[] pm = Postprocess.personProbability(y, c);
+            boolean multi = partsPalette != null;
+            float[] probs = multi ? Postprocess.classProbabilities(y, c) : null;
+            float[] pm = multi ? Postprocess.foreground(probs, c.height, c.width) : Postprocess.personProbability(y, c);
+            r.check(at, "prob_model_max_abs", maxAbs(Postprocess.foregroundProbability(y, c), pm), 0.0); // the app's path
             r.check(at, "prob_model_max_abs", maxAbs(pm, k.load("prob_model").floats()), g.tolerance("prob_model_max_abs"));
             if (k.has("class_map")) {
-                byte[] cm = Postprocess.classMap(y, c.height, c.width);
-                byte[] wantCm = k.load("class_map").bytes();
-                int bad = 0;
-                for (int i = 0; i < cm.length; i++) if (cm[i] != wantCm[i]) bad++;
-                r.check(at, "class_map_mismatch_fraction", (double) bad / cm.length, g.tolerance("mask_mismatch_fraction"));
+                byte[] cm = Postprocess.classMap(multi ? probs : y, c.height, c.width);
+                r.check(at, "class_map_mismatch_fraction", mismatch(cm, k.load("class_map").bytes()),
+                        g.tolerance(multi ? "class_map_mismatch_fraction" : "mask_mismatch_fraction"));
+            }
+            if (multi) {
+                // K-class: class map at frame size (own upsampling of own probabilities), parts overlay from the golden map
+                byte[] goldCmf = k.load("class_map_frame").bytes();
+                byte[] cmf = Postprocess.classMapAt(probs, c.width, c.height, k.width, k.height);
+                r.check(at, "class_map_frame_mismatch_fraction", mismatch(cmf, goldCmf),
+                        g.tolerance("class_map_frame_mismatch_fraction"));
+                int[] ov = Effects.partsOverlay(upright.argb, goldCmf, partsPalette, Effects.PARTS_ALPHA);
+                double[] d = argbDiff(ov, k.load("parts_argb").ints());
+                r.check(at, "parts_max_abs", d[0], g.tolerance("parts_max_abs"));
+                r.check(at, "parts_mean_abs", d[1], g.tolerance("parts_mean_abs"));
             }
             // 3. upsampling (from the golden model-size probability) and the end-to-end mask
             float[] goldPf = k.load("prob_frame").floats();
@@ -191,6 +230,27 @@ public final class GoldenCheck {
     private static void constant(Result r, String what, double toolkit, double core) {
         if (Math.abs(toolkit - core) > 1e-6 * Math.max(1, Math.abs(toolkit)))
             r.failures.add(what + ": toolkit " + fmt(toolkit) + " != core " + fmt(core));
+    }
+
+    static double mismatch(byte[] a, byte[] b) {
+        if (a.length != b.length) return Double.POSITIVE_INFINITY;
+        int bad = 0;
+        for (int i = 0; i < a.length; i++) if (a[i] != b[i]) bad++;
+        return (double) bad / a.length;
+    }
+
+    /** {max, mean} absolute difference over the four 8-bit channels of two ARGB images. */
+    static double[] argbDiff(int[] a, int[] b) {
+        if (a.length != b.length) return new double[] {Double.POSITIVE_INFINITY, Double.POSITIVE_INFINITY};
+        double max = 0, sum = 0;
+        for (int i = 0; i < a.length; i++) {
+            for (int sh = 0; sh <= 24; sh += 8) {
+                int d = Math.abs(((a[i] >> sh) & 255) - ((b[i] >> sh) & 255));
+                max = Math.max(max, d);
+                sum += d;
+            }
+        }
+        return new double[] {max, sum / (a.length * 4.0)};
     }
 
     static double maxAbs(float[] a, float[] b) {

@@ -51,6 +51,71 @@ public final class Postprocess {
         return p;
     }
 
+    /**
+     * Class probabilities at model size ({@code h x w x K}, channel-last) of a K-class (parsing) output:
+     * softmax as is, logits through a softmax over the channels. A sigmoid head is refused for K > 2 (independent
+     * per-class probabilities do not make a partition; the toolkit's export refuses it too).
+     */
+    public static float[] classProbabilities(float[] out, Contract c) {
+        int ch = channels(out.length, c.height, c.width);
+        if ("sigmoid".equals(c.kind) && ch > 2)
+            throw new IllegalArgumentException("contract output kind: sigmoid cannot encode " + ch
+                    + " exclusive classes; expected softmax or logits");
+        if (!"logits".equals(c.kind)) return out.clone();
+        int n = c.height * c.width;
+        float[] p = new float[out.length];
+        for (int i = 0; i < n; i++) {
+            float m = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < ch; j++) m = Math.max(m, out[i * ch + j]);
+            double sum = 0;
+            for (int j = 0; j < ch; j++) sum += Math.exp(out[i * ch + j] - m);
+            for (int j = 0; j < ch; j++) p[i * ch + j] = (float) (Math.exp(out[i * ch + j] - m) / sum);
+        }
+        return p;
+    }
+
+    /**
+     * The probability the portrait effects use, at model size: p(person) ({@link #personProbability}), or for a
+     * K-class model ({@link Contract#isMultiClass}) the foreground {@code 1 - p(class 0)}.
+     */
+    public static float[] foregroundProbability(float[] out, Contract c) {
+        return c.isMultiClass() ? foreground(classProbabilities(out, c), c.height, c.width) : personProbability(out, c);
+    }
+
+    /** Foreground of a K-class model, {@code 1 - p(class 0)} per pixel (the person for portrait effects). */
+    public static float[] foreground(float[] probs, int h, int w) {
+        int ch = channels(probs.length, h, w);
+        float[] f = new float[h * w];
+        for (int i = 0; i < f.length; i++) f[i] = 1f - probs[i * ch];
+        return f;
+    }
+
+    /**
+     * Class map at {@code dstW x dstH}: every class channel of {@code probs} ({@code h x w x K}) upsampled with
+     * {@link #upsample}, then argmax (lowest index on ties).
+     */
+    public static byte[] classMapAt(float[] probs, int w, int h, int dstW, int dstH) {
+        int ch = channels(probs.length, h, w);
+        float[] plane = new float[w * h];
+        float[] best = null;
+        byte[] m = new byte[dstW * dstH];
+        for (int j = 0; j < ch; j++) {
+            for (int i = 0; i < plane.length; i++) plane[i] = probs[i * ch + j];
+            float[] up = upsample(plane, w, h, dstW, dstH);
+            if (best == null) {
+                best = up;
+                continue;
+            }
+            for (int i = 0; i < up.length; i++) {
+                if (up[i] > best[i]) {
+                    best[i] = up[i];
+                    m[i] = (byte) j;
+                }
+            }
+        }
+        return m;
+    }
+
     /** Class index per pixel (argmax over channels; the lowest index wins ties). */
     public static byte[] classMap(float[] out, int h, int w) {
         int ch = channels(out.length, h, w);
