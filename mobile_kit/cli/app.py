@@ -887,13 +887,13 @@ def _describe_tflite_metadata(t: dict) -> str:
 @user_errors(outputs={"bundle": ("BUNDLE", "dir")})
 def golden(
     bundle: Path = typer.Argument(..., help="Bundle folder written by `mobilekit export --bundle` (model.tflite + metadata.json)."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Print the manifest summary as JSON."),
 ):
     """(Re)write BUNDLE/golden/: test vectors the app cores must reproduce.
 
     Runs the bundle's model.tflite with LiteRT on four scikit-image photos delivered as camera frames (ARGB, not at the model's size, one rotated 90 degrees, one rotated 270 degrees and mirrored).
 
-    Stores each case's input tensor, raw output, probabilities, mask and portrait composite as little-endian binaries plus golden/manifest.json (format: android_demo/GOLDEN.md). Check them with android_demo's GoldenCheck.
+    Stores each case's input tensor, raw output, probabilities, mask and portrait composite (for a parsing model also the class maps and the parts overlay) as little-endian binaries plus golden/manifest.json (format: android_demo/GOLDEN.md). Check them with android_demo's GoldenCheck.
     """
     import json as _json
 
