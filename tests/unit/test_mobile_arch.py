@@ -59,23 +59,16 @@ def test_fold_removes_batchnorm_and_keeps_outputs():
 
 @pytest.mark.slow
 def test_qat_exports_fully_integer_int8(tmp_path):
-    import tensorflow as tf
-
     from mobile_kit.export.ops import op_report
-    from mobile_kit.quant.calibration import calibration_images, representative_dataset
+    from mobile_kit.export.tflite import convert_int8
+    from mobile_kit.quant.calibration import calibration_images
     from mobile_kit.quant.qat import quantize_aware
 
     spec = InputSpec(64, 64, 3)
     q, rep = quantize_aware(build_model(MOBILE, spec))
     assert not rep.warnings, rep.warnings  # every layer has a tfmot quantize config
-    conv = tf.lite.TFLiteConverter.from_keras_model(q)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = representative_dataset(calibration_images(None, 4)[0], spec)
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
-    path = tmp_path / "q.tflite"
-    path.write_bytes(conv.convert())
+    path = tmp_path / "q.tflite"  # the exporter's own int8 conversion (batch-1 trace, int8 I/O)
+    path.write_bytes(convert_int8(q, spec, calibration_images(None, 4)[0], {"int8_io": "int8"}))
     r = op_report(path)
     assert r["fully_integer"], r["float_ops"]
     for op in ("DEPTHWISE_CONV_2D", "MEAN", "ADD", "SOFTMAX"):
