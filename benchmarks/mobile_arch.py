@@ -190,7 +190,7 @@ def pareto_plot(rows: list[dict], path: Path, subtitle: str = "") -> None:
     ax.set_xscale("log")
     from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
 
-    ax.xaxis.set_major_locator(FixedLocator([0.5, 1, 2, 5, 10, 20, 50]))
+    ax.xaxis.set_major_locator(FixedLocator([0.5, 1, 2, 3, 5, 10, 20, 50, 100]))
     ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
     ax.xaxis.set_minor_formatter(NullFormatter())
     lat = [r["latency_p50_us"] / 1000 for r in rows]
@@ -217,10 +217,21 @@ def main(argv=None) -> int:
     ap.add_argument("--note", action="append", default=[], help="a line for the Markdown notes")
     ap.add_argument("--skip-sinet", action="store_true", help="do not import and score SINet (~2 min)")
     ap.add_argument("--plot-subtitle", default="", help="a second title line for the plot (e.g. machine load)")
+    ap.add_argument("--render-only", action="store_true",
+                    help="re-render OUT/mobile_arch.md and .png from the existing OUT/mobile_arch.json; nothing is run")
     ap.add_argument("--ablation", type=Path, action="append", default=[],
                     help="run folder scored for accuracy only (Keras float) and added to the ablation table of the "
                          "existing OUT/mobile_arch.json (repeat); no latency runs")
     a = ap.parse_args(argv)
+    if a.render_only:
+        from mobile_kit.fileio import atomic_write_text
+
+        res = json.loads((a.out / "mobile_arch.json").read_text())
+        res["plot_subtitle"] = a.plot_subtitle or res.get("plot_subtitle", "")
+        atomic_write_text(a.out / "mobile_arch.json", json.dumps(res, indent=2) + "\n")
+        atomic_write_text(a.out / "mobile_arch.md", render_markdown(res))
+        pareto_plot(res["rows"], a.out / "mobile_arch.png", res["plot_subtitle"])
+        return 0
     portrait = SHARED / "data" / "portrait-248"
     ccp = SHARED / "data" / "ccp"
     mp_path = SHARED / "peers" / "mediapipe-selfie" / "selfie_segmentation.tflite"
@@ -327,6 +338,7 @@ def main(argv=None) -> int:
         "git_commit": a.commit or git_commit(HERE),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "notes": a.note,
+        "plot_subtitle": a.plot_subtitle,
     }
     a.out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(a.out / "mobile_arch.json", json.dumps(res, indent=2) + "\n")
