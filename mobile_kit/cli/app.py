@@ -449,6 +449,7 @@ def export(
             "artifact": r.artifact, "metadata": r.metadata_path, "size_bytes": r.size_bytes,
             "parity": p["criterion"] + (" (NOT ENFORCED)" if p.get("skipped_enforcement") else ""),
             "max_abs": p.get("max_abs", "not run"), "mask IoU vs Keras": p.get("mask_iou", "not run"),
+            **({"class-map agreement vs Keras": p["class_agreement"]} if "class_agreement" in p else {}),
             "parity inputs": p.get("inputs", "none (structural checks only)")})
     for w in r.warnings:
         stderr.print(f"[bold yellow]warning:[/] {w}", highlight=False, markup=True, soft_wrap=True)
