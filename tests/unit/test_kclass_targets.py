@@ -271,3 +271,17 @@ def test_coreml_k_class_structure_checks_the_head(coreml_exports, toy3):
 def test_coreml_k_class_prediction_agrees_with_keras(coreml_exports):
     for r in coreml_exports.values():
         assert r.parity["passed"] and r.parity["class_agreement"] >= 0.99
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["tflite-fp32", "tflite-fp16", "tflite-int8"])
+def test_logits_head_on_the_tflite_targets(toy3, tmp_path, target):
+    """With the ONNX and Core ML tests above: --head logits works for a K-class model on every target."""
+    from mobile_kit.export.registry import target_names
+    from mobile_kit.runtime import embedded_metadata
+
+    assert set(target_names()) == {"tflite-fp32", "tflite-fp16", "tflite-int8", "onnx", "coreml"}  # new: test it
+    r = export_model(toy3, target, tmp_path / "t", head="logits")
+    assert r.parity["passed"] and "class-map agreement" in r.parity["criterion"]
+    inside = embedded_metadata(r.artifact)
+    assert inside.output.kind == "logits" and inside.output.labels == CLASSES and inside.output.label_map == MAPPING
