@@ -285,3 +285,19 @@ def test_logits_head_on_the_tflite_targets(toy3, tmp_path, target):
     assert r.parity["passed"] and "class-map agreement" in r.parity["criterion"]
     inside = embedded_metadata(r.artifact)
     assert inside.output.kind == "logits" and inside.output.labels == CLASSES and inside.output.label_map == MAPPING
+
+
+@pytest.mark.slow
+def test_inspect_reads_a_core_ml_package_and_the_runtime_refuses_it_off_macos(coreml_exports):
+    from mobile_kit.inspect import inspect_model
+    from mobile_kit.runtime import load_segmenter
+
+    pkg = coreml_exports["logits"].artifact
+    rep = inspect_model(pkg)
+    assert rep["format"] == "coreml" and rep["io"]["output"]["name"] == "logits"
+    assert rep["preview_labels"] == list(CLASSES) and "2 bottom" in rep["output_description"]
+    assert "softmax" not in rep["op_counts"] and rep["op_counts"]["conv"] >= 1
+    assert rep["embedded_metadata"]["output"]["label_map"] == MAPPING
+    if platform.system() != "Darwin":
+        with pytest.raises(ModelError, match="model.mlpackage: Core ML predicts only on macOS"):
+            load_segmenter(pkg)
