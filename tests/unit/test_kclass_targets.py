@@ -159,6 +159,14 @@ def test_sigmoid_head_is_refused_for_k_classes_on_every_target(toy3, tmp_path):
         with pytest.raises(ModelError, match=rf"--head sigmoid \(--target {target}\).*3 classes.*--head logits"):
             export_model(toy3, target, tmp_path / target, head="sigmoid")
         assert not (tmp_path / target).exists()
+    from typer.testing import CliRunner
+
+    from mobile_kit.cli.app import app
+
+    r = CliRunner().invoke(app, ["export", str(toy3), "--target", "coreml", "--head", "sigmoid", "--out",
+                                 str(tmp_path / "cli")])
+    assert r.exit_code == 2 and "Traceback" not in r.output and "--head sigmoid (--target coreml)" in r.output
+    assert len([line for line in r.output.splitlines() if line.strip()]) == 1, r.output
 
 
 def test_fp32_and_fp16_checks_fail_on_class_maps_that_disagree():
