@@ -302,8 +302,8 @@ def verify_coreml(path: Path, keras_model, compress: str = "none") -> dict:
         "numeric_parity": "not run",
         "io": io,
         "output_head": {"keras": kind, "output_op": op, "output_name": io["output"]["name"],
-                 "matches": {"softmax": "softmax", "sigmoid": "sigmoid"}.get(op, "logits") == kind
-                 and io["output"]["name"] == OUTPUT_NAMES[kind]},
+                        "matches": ({"softmax": "softmax", "sigmoid": "sigmoid"}.get(op, "logits") == kind
+                                    and io["output"]["name"] == OUTPUT_NAMES[kind])},
         "keras_output_shape": keras_shape,
         "output_shape_matches": io["output"].get("shape") == keras_shape,
         "mil_ops": sorted(set(ops)),
