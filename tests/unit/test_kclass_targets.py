@@ -205,6 +205,7 @@ def test_swapped_classes_fail_onnx_style_parity(toy3):
     assert same["class_agreement"] == 1.0 and max_abs_check(FP32_MAX_ABS)(same)[0]
 
 
+@pytest.mark.slow
 def test_contract_with_a_dropped_label_is_refused_by_the_runtime(onnx_export, tmp_path):
     """An exporter that dropped a label would ship a contract the runtime refuses (3 channels, 2 labels)."""
     import onnx
