@@ -40,7 +40,6 @@ import importlib.util
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -50,34 +49,6 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]  # this checkout's mobile_kit, then
 SHARED = HERE.parent.parent / "shared"
 #: Scene photos of ../shared/photos/portrait-tests with no person in them (checked by eye).
 PERSON_FREE = ("beach.jpg", "blue.jpg", "desert.jpg", "ocean.jpeg", "sky.jpg", "sunset.jpg")
-
-
-def interleaved_latency(artifacts: dict, threads: int, runs: int, warmup: int = 10) -> dict:
-    """``name -> {"p50", "p90", "min"}`` in microseconds of one ``invoke`` per ``.tflite`` per round.
-
-    Each artifact gets its own LiteRT interpreter (default XNNPACK delegate,
-    ``threads`` threads) fed zeros of its input dtype; rounds alternate over
-    the models so that background load affects all of them alike.
-    """
-    from ai_edge_litert.interpreter import Interpreter
-
-    its = {}
-    for k, path in artifacts.items():
-        it = Interpreter(model_path=str(path), num_threads=threads)
-        it.allocate_tensors()
-        d = it.get_input_details()[0]
-        its[k] = (it, d["index"], np.zeros(d["shape"], d["dtype"]))
-    times = {k: [] for k in its}
-    for r in range(warmup + runs):
-        for k, (it, idx, x) in its.items():
-            it.set_tensor(idx, x)
-            t0 = time.perf_counter()
-            it.invoke()
-            dt_us = (time.perf_counter() - t0) * 1e6
-            if r >= warmup:
-                times[k].append(dt_us)
-    return {k: {"p50": float(np.percentile(v, 50)), "p90": float(np.percentile(v, 90)), "min": float(np.min(v))}
-            for k, v in times.items()}
 
 
 def import_sinet(onnx_path: Path, out: Path, threads: int):
@@ -241,6 +212,7 @@ def main(argv=None) -> int:
     import mobile_kit  # noqa: F401
     from portrait_vs_peers import versions
 
+    from mobile_kit.bench import interleaved_latency
     from mobile_kit.bench.local import git_commit, local_device
     from mobile_kit.data.splits import CCP_SPLIT
     from mobile_kit.eval import evaluate
@@ -318,7 +290,7 @@ def main(argv=None) -> int:
                      "ccp_val_iou": ev_c.person_iou, "ccp_val_miou": ev_c.miou,
                      "person_free_fraction": pf["mean"], "person_free_per_photo": pf["per_photo"]})
         print(json.dumps(rows[-1]), flush=True)
-    lat = interleaved_latency({k: v[0] for k, v in models.items()}, a.threads, a.runs)
+    lat = interleaved_latency({k: v[0] for k, v in models.items()}, threads=a.threads, runs=a.runs)
     for r in rows:
         r.update(latency_p50_us=lat[r["model"]]["p50"], latency_p90_us=lat[r["model"]]["p90"],
                  latency_min_us=lat[r["model"]]["min"])
@@ -331,7 +303,8 @@ def main(argv=None) -> int:
         "person_free_photos": list(PERSON_FREE),
         "threads": a.threads,
         "runs": a.runs,
-        "latency_method": "interleaved rounds, one invoke per model per round, after 10 warm-up rounds",
+        "latency_method": "mobile_kit.bench.interleaved_latency: interleaved rounds, one invoke per model per "
+                          "round (fixed random input), after 10 warm-up rounds",
         "rows": rows,
         "machine": local_device(),
         "versions": versions(),

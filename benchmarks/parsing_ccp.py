@@ -87,12 +87,11 @@ def main(argv=None) -> int:
 
     from mobile_kit.bench import interleaved_latency
     from mobile_kit.bench.local import git_commit, local_device
+    from mobile_kit.data.splits import CCP_SPLIT
     from mobile_kit.eval import evaluate
     from mobile_kit.export import export_model
     from mobile_kit.fileio import atomic_write_text
     from mobile_kit.runtime import load_segmenter, resolve_model_path
-
-    from mobile_kit.data.splits import CCP_SPLIT
 
     kw = dict(split="val", val_fraction=CCP_SPLIT.val_fraction, seed=CCP_SPLIT.seed, limit=a.limit,
               exclude=("background",))
@@ -138,7 +137,8 @@ def main(argv=None) -> int:
     a.out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(a.out / "parsing_ccp.json", json.dumps(res, indent=2) + "\n")
     labels = list(meta.output.labels)
-    md = [f"# builtin:parsing on the CCP val split ({rows[0]['n_images']} photos, val_fraction 0.15, seed 0)", "",
+    md = [f"# builtin:parsing on the CCP val split ({rows[0]['n_images']} photos, CCP_SPLIT: val_fraction "
+          f"{CCP_SPLIT.val_fraction}, seed {CCP_SPLIT.seed})", "",
           f"{meta.arch} {meta.input.height}x{meta.input.width}, labels {', '.join(labels)} (ccp-8 grouping). "
           "mIoU: mean over photos of the per-photo mIoU over classes present in ground truth or prediction.", "",
           "| model | size (B) | p50 latency (us, 2 threads) | mIoU w/o background | mIoU all classes | pixel acc | "
