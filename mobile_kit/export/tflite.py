@@ -76,9 +76,9 @@ def shorten_fused_tensor_names(flatbuffer: bytes) -> bytes:
     kept, so per-op profiles stay readable, and the model's input and output
     tensor names (``io`` in the contract, the signature) are left untouched.
     Weights, quantization parameters, signatures and metadata buffers are
-    unchanged: a plain round trip through ``flatbuffer_utils`` reproduces the
-    converter's bytes exactly (measured), and export's parity check runs on
-    the result.
+    unchanged: a plain round trip through ``flatbuffer_utils`` reproduced the
+    converter's bytes exactly (measured on that QAT file), and export's parity
+    check runs on the result.
 
     Parameters
     ----------
