@@ -36,7 +36,7 @@ TASKS: dict[str, Callable[..., Any]] = {}
 DEFAULT_TASK = "person"
 
 #: Folder holding the packaged models (``<builtin>/model.keras`` + ``metadata.json`` per task).
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+ASSETS_DIR = Path(__file__).parent.parent / "assets"
 
 #: Output contract fields renamed when the contract became task-generic: old name -> current name. Metadata
 #: written before (schema v1, and v2 files of the first multi-class release) is read through this map.

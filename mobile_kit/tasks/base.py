@@ -34,6 +34,8 @@ class Task:
         and what that model is.
     headline_metric, headline_label : str
         Key of the figure reports lead with in the task's eval summary / validation figures, and its readable name.
+    result_type : type or None
+        What :meth:`evaluate` returns (``to_dict()``, ``summary()``, ``table()``, ``headline``).
     source_label_maps : dict
         Training-recipe source kind (``--data KIND:PATH``) -> shipped label map that reads that source as this
         task's targets (``mobile_kit/tasks/label_maps/<name>.json``).
@@ -53,6 +55,7 @@ class Task:
     headline_metric = "miou"
     headline_label = "mIoU"
     source_label_maps: dict[str, str] = {}
+    result_type: type | None = None
 
     @property
     def num_classes(self) -> int:
