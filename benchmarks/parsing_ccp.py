@@ -13,7 +13,13 @@ over the classes present in ground truth or prediction, background excluded
 (contest convention) and included; per-class IoU pooled over the split; pixel
 accuracy; size in bytes; LiteRT p50 latency at 2 threads on this machine.
 
-    python benchmarks/parsing_ccp.py [--limit N]
+``--reference RUN`` adds a larger model of the same family trained with the
+same recipe (e.g. ``train ... --width-multiplier 1.5``): its Keras and int8
+scores, and the int8 latencies of both models measured in one process with
+interleaved rounds (:func:`mobile_kit.bench.interleaved_latency`), to show
+what the small model gives up.
+
+    python benchmarks/parsing_ccp.py [--reference RUN] [--limit N]
 """
 from __future__ import annotations
 
@@ -34,11 +40,44 @@ def _row(name, r, size, latency_us=None):
             "tta": r.tta, "n_images": r.n_images, "size_bytes": size, "latency_p50_us": latency_us}
 
 
+def _reference_info(reference: str, small_model: str, rows: list[dict]) -> dict:
+    """What the small model gives up against the larger reference: deltas and ratios of its int8 export."""
+    from mobile_kit.inspect import _keras_report
+    from mobile_kit.runtime import load_segmenter, resolve_model_path
+
+    meta = load_segmenter(reference).metadata
+    small_k, big_k = (_keras_report(resolve_model_path(m)) for m in (small_model, reference))
+    by = {r["model"]: r for r in rows}
+    small, big = by["tflite-int8"], by["reference tflite-int8"]
+    return {"run": str(reference), "arch": meta.arch,
+            "arch_options": meta.training.get("arch_options"), "training_seconds": meta.training.get("seconds"),
+            "epochs": meta.training.get("epochs"), "best_epoch": meta.training.get("best_epoch"),
+            "parameters": {"small": small_k["parameters"], "reference": big_k["parameters"]},
+            "macs": {"small": small_k["macs"], "reference": big_k["macs"]},
+            "miou_gap_int8": big["miou_without_background"] - small["miou_without_background"],
+            "size_ratio_int8": big["size_bytes"] / small["size_bytes"],
+            "latency_ratio_int8": big["latency_p50_us"] / small["latency_p50_us"]}
+
+
+def _reference_line(ref: dict | None) -> str:
+    if not ref:
+        return "No larger reference model given (`--reference RUN`)."
+    return (f"Reference: {ref['arch']} {ref['arch_options']} trained with the same recipe "
+            f"({ref['epochs']} epochs, {ref['training_seconds']:.0f} s; {ref['parameters']['reference']:,} parameters "
+            f"and {ref['macs']['reference'] / 1e6:.0f} M MACs vs {ref['parameters']['small']:,} and "
+            f"{ref['macs']['small'] / 1e6:.0f} M). Its int8 export is {ref['size_ratio_int8']:.2f}x the size and "
+            f"{ref['latency_ratio_int8']:.2f}x the p50 latency of the small one's; the small int8 model gives up "
+            f"{ref['miou_gap_int8']:+.4f} mIoU (w/o background).")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=SHARED / "data" / "ccp")
     ap.add_argument("--model", default="builtin:parsing")
     ap.add_argument("--limit", type=int, default=None, help="only the first N val photos (quick check)")
+    ap.add_argument("--reference", default=None,
+                    help="run folder of a larger model of the same family, trained with the same recipe")
+    ap.add_argument("--runs", type=int, default=100, help="timed interleaved rounds")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=HERE / "results")
     a = ap.parse_args(argv)
@@ -46,7 +85,7 @@ def main(argv=None) -> int:
         print(f"skipped: {a.data} not found (it lives in ../shared)")
         return 0
 
-    from mobile_kit.bench import bench_local
+    from mobile_kit.bench import interleaved_latency
     from mobile_kit.bench.local import git_commit, local_device
     from mobile_kit.eval import evaluate
     from mobile_kit.export import export_model
@@ -63,12 +102,24 @@ def main(argv=None) -> int:
         rows.append(_row(f"keras{' + ' + tta if tta else ''}", r, keras_size))
         print(rows[-1]["model"], round(r.miou, 4), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        exp = export_model(a.model, "tflite-int8", Path(tmp) / "int8", data=a.data, split="train")
-        b = bench_local(exp.artifact, threads=a.threads, runs=30, warmup=3).to_dict()
-        r = evaluate(load_segmenter(exp.artifact, num_threads=a.threads), a.data, **kw)
-        rows.append(_row("tflite-int8", r, exp.size_bytes, b["latency_us"]["p50"]))
-        rows[-1]["parity"] = {k: exp.parity.get(k) for k in ("criterion", "class_agreement", "mask_iou")}
-        print("tflite-int8", round(r.miou, 4), b["latency_us"]["p50"], flush=True)
+        int8 = {}
+        for name, model in [("tflite-int8", a.model)] + ([("reference tflite-int8", a.reference)] if a.reference else []):
+            if name.startswith("reference"):
+                ref_seg = load_segmenter(a.reference)
+                r = evaluate(ref_seg, a.data, **kw)
+                rows.append(_row("reference keras", r, resolve_model_path(a.reference).stat().st_size))
+                print(rows[-1]["model"], round(r.miou, 4), flush=True)
+            exp = export_model(model, "tflite-int8", Path(tmp) / name.replace(" ", "_"), data=a.data, split="train")
+            r = evaluate(load_segmenter(exp.artifact, num_threads=a.threads), a.data, **kw)
+            rows.append(_row(name, r, exp.size_bytes))
+            rows[-1]["parity"] = {k: exp.parity.get(k) for k in ("criterion", "class_agreement", "mask_iou")}
+            int8[name] = exp.artifact
+            print(name, round(r.miou, 4), flush=True)
+        lat = interleaved_latency(int8, threads=a.threads, runs=a.runs)
+        for row in rows:
+            if row["model"] in lat:
+                row["latency_p50_us"] = lat[row["model"]]["p50"]
+                row["latency_us"] = lat[row["model"]]
     meta = seg.metadata
     res = {"benchmark": "parsing_ccp", "model": a.model, "data": "ccp (../shared/data/ccp)",
            "split": {"val_fraction": VAL_FRACTION, "seed": SEED, "n_images": rows[0]["n_images"],
@@ -79,7 +130,9 @@ def main(argv=None) -> int:
                                                  "best_epoch", "n_train", "n_val")},
            "device": local_device(), "threads": a.threads, "git_commit": git_commit(),
            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "results": rows,
-           "reference_model": "not run: no time in this session to train a larger model of the same family"}
+           "latency_method": f"int8 models in one process, interleaved rounds ({a.runs} timed, 10 warm-up), "
+                             f"LiteRT XNNPACK, {a.threads} threads",
+           "reference_model": _reference_info(a.reference, a.model, rows) if a.reference else None}
     a.out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(a.out / "parsing_ccp.json", json.dumps(res, indent=2) + "\n")
     labels = list(meta.output.labels)
@@ -96,8 +149,9 @@ def main(argv=None) -> int:
     base = rows[0]["miou_without_background"]
     md += ["", "TTA gain (mIoU w/o background): " + ", ".join(
         f"{r['model']} {r['miou_without_background'] - base:+.4f}" for r in rows[1:3]), "",
-        "A larger reference model of the same family was not trained (time); see the JSON.",
-        f"Reproduce: `python benchmarks/parsing_ccp.py` (commit {res['git_commit']})."]
+        _reference_line(res["reference_model"]), "",
+        f"Latency: {res['latency_method']}.",
+        f"Reproduce: `python benchmarks/parsing_ccp.py{' --reference RUN' if a.reference else ''}` (commit {res['git_commit']})."]
     atomic_write_text(a.out / "parsing_ccp.md", "\n".join(md) + "\n")
     return 0
 

@@ -218,3 +218,76 @@ def bench_local(
         toolkit_version=__version__,
         git_commit=git_commit(),
     )
+
+
+def interleaved_latency(artifacts: dict, threads: int = 2, runs: int = 100, warmup: int = 10,
+                        progress: Progress = NullProgress()) -> dict:
+    """Latency of several ``.tflite`` models compared in one process, with interleaved runs.
+
+    Every model gets its own LiteRT interpreter (default XNNPACK CPU delegate,
+    ``threads`` threads) fed one fixed random input of its own input dtype and
+    shape. Each round invokes every model once, in the order given, so that
+    background load, thermal state and frequency changes affect all models
+    alike; ``warmup`` rounds are not timed.
+
+    Parameters
+    ----------
+    artifacts : dict
+        ``name -> path`` of ``.tflite`` files (at least one).
+    threads : int
+        Interpreter threads (``num_threads``), >= 1.
+    runs, warmup : int
+        Timed rounds (>= 1) and untimed rounds (>= 0).
+
+    Returns
+    -------
+    dict
+        ``name -> latency_stats`` (``min``, ``p50``, ``p90``, ``mean``, ``max``,
+        ``std``; microseconds of one ``invoke()``), plus ``"ratio_p50"``:
+        ``name -> p50 / p50 of the first model``.
+
+    Raises
+    ------
+    BenchmarkError
+        No artifact, an artifact that is not a loadable ``.tflite`` file, or
+        bad ``runs``/``threads``/``warmup``.
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    if not artifacts:
+        raise BenchmarkError("expected at least one .tflite artifact to compare, found none")
+    if runs < 1 or threads < 1 or warmup < 0:
+        raise BenchmarkError(f"expected --runs >= 1, --threads >= 1, --warmup >= 0; found {runs}, {threads}, {warmup}")
+    rng = np.random.default_rng(0)
+    its = {}
+    for name, artifact in artifacts.items():
+        path = Path(artifact)
+        if path.suffix != ".tflite" or not path.is_file():
+            raise BenchmarkError(f"{path}: expected a .tflite file to benchmark (export a Keras model first)")
+        try:
+            it = Interpreter(model_path=str(path), num_threads=threads)
+            it.allocate_tensors()
+        except Exception as e:  # LiteRT raises ValueError/RuntimeError on a bad flatbuffer
+            raise BenchmarkError(f"{path}: expected a TFLite flatbuffer, found one LiteRT cannot load "
+                                 f"({str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__})") from None
+        d = it.get_input_details()[0]
+        if np.issubdtype(d["dtype"], np.integer):
+            info = np.iinfo(d["dtype"])
+            x = rng.integers(info.min, info.max + 1, size=d["shape"]).astype(d["dtype"])
+        else:
+            x = rng.random(size=d["shape"]).astype(d["dtype"])
+        it.set_tensor(d["index"], x)
+        its[name] = it
+    samples = {k: [] for k in its}
+    with progress.task("interleaved benchmark", warmup + runs) as t:
+        for r in range(warmup + runs):
+            for k, it in its.items():
+                t0 = time.perf_counter_ns()
+                it.invoke()
+                if r >= warmup:
+                    samples[k].append((time.perf_counter_ns() - t0) / 1e3)
+            t.advance()
+    out = {k: latency_stats(v) for k, v in samples.items()}
+    first = next(iter(out.values()))["p50"]
+    out["ratio_p50"] = {k: v["p50"] / first for k, v in out.items()}
+    return out
