@@ -157,3 +157,18 @@ def test_foreground_probability_follows_the_task():
     assert task.foreground_probability(raw, spec, (1, 1))[0, 0] == pytest.approx(0.8)  # 1 - p(background)
     binary = task_class(DEFAULT_TASK)()
     assert binary.foreground_probability(raw[..., :2] / 0.5, OutputSpec("softmax"), (1, 1))[0, 0] == pytest.approx(0.6)
+
+
+def test_segmenter_probability_is_the_task_foreground():
+    from mobile_kit.runtime import BUILTINS, load_segmenter
+
+    img = np.random.default_rng(0).integers(0, 256, (40, 30, 3), dtype=np.uint8)
+    for name in BUILTINS:
+        seg = load_segmenter(f"builtin:{name}")
+        probs = seg.probabilities(img)
+        want = seg.task.foreground(probs)
+        if seg.task.multi_class:
+            assert np.allclose(want, 1.0 - probs[..., 0])  # K-class: 1 - p(background), not one channel
+        else:
+            assert np.allclose(want, probs[..., seg.output_spec.foreground_index])
+        assert np.allclose(seg.probability(img), want, atol=1e-5), name
