@@ -186,6 +186,24 @@ def _onnx_report(path: Path) -> dict:
             "op_counts": dict(sorted(Counter(n.op_type for n in m.graph.node).items())), "io": onnx_io_details(path)}
 
 
+def _coreml_report(path: Path) -> dict:
+    """A Core ML package from its spec (no macOS needed): I/O, MIL op counts, stored weights, output description
+    and the labels of the segmentation preview (:mod:`mobile_kit.export.coreml`)."""
+    import json
+
+    from mobile_kit.export.coreml import PREVIEW_PARAMS_KEY, _load, coreml_io_details, mil_ops, stored_weights
+
+    ml = _load(path)
+    spec = ml.get_spec()
+    files = [f for f in path.rglob("*") if f.is_file()] if path.is_dir() else [path]
+    preview = ml.user_defined_metadata.get(PREVIEW_PARAMS_KEY)
+    return {"format": "coreml", "size_bytes": sum(f.stat().st_size for f in files),
+            "parameters": int(sum(w.size for w in stored_weights(path) if w.ndim > 0)),
+            "op_counts": dict(sorted(Counter(mil_ops(path)).items())), "io": coreml_io_details(path),
+            "output_description": spec.description.output[0].shortDescription,
+            "preview_labels": json.loads(preview)["labels"] if preview else None}
+
+
 def _check_loadable(p: Path) -> None:
     """Raise :class:`ModelError` if ``p`` (``.tflite``/``.onnx``) is not a file its runtime can read."""
     if p.suffix == ".tflite":
@@ -205,7 +223,7 @@ def _check_loadable(p: Path) -> None:
 
 
 def inspect_model(path: str | Path, gpu: bool = True) -> dict:
-    """Report on a ``.keras``/``.h5``, ``.tflite``, ``.onnx`` (or a run folder).
+    """Report on a ``.keras``/``.h5``, ``.tflite``, ``.onnx``, ``.mlpackage`` (or a run folder).
 
     Returns
     -------
@@ -242,4 +260,5 @@ def inspect_model(path: str | Path, gpu: bool = True) -> dict:
 
 
 #: Report builder per artifact format (:mod:`mobile_kit.export.registry`).
-REPORTS = {"keras": lambda p, gpu: _keras_report(p), "tflite": _tflite_report, "onnx": lambda p, gpu: _onnx_report(p)}
+REPORTS = {"keras": lambda p, gpu: _keras_report(p), "tflite": _tflite_report, "onnx": lambda p, gpu: _onnx_report(p),
+           "coreml": lambda p, gpu: _coreml_report(p)}

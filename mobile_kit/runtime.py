@@ -70,13 +70,13 @@ def resolve_model_path(path: str | Path | None) -> Path:
     p = Path(path)
     if not p.exists():
         raise ModelError(f"{p}: model not found (expected a run folder, a .keras or a .tflite file)")
-    if p.is_dir():
+    from mobile_kit.export.registry import format_for, model_suffixes
+
+    if p.is_dir() and p.suffix not in model_suffixes():  # a run folder (a .mlpackage folder is a model)
         for name in MODEL_FILENAMES:
             if (p / name).is_file():
                 return p / name
         raise ModelError(f"{p}: expected {', '.join(MODEL_FILENAMES)} in this folder, found none")
-    from mobile_kit.export.registry import format_for
-
     format_for(p)  # ModelError listing the known suffixes
     return p
 

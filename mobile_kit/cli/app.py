@@ -449,6 +449,7 @@ def export(
             "artifact": r.artifact, "metadata": r.metadata_path, "size_bytes": r.size_bytes,
             "parity": p["criterion"] + (" (NOT ENFORCED)" if p.get("skipped_enforcement") else ""),
             "max_abs": p.get("max_abs", "not run"), "mask IoU vs Keras": p.get("mask_iou", "not run"),
+            **({"class-map agreement vs Keras": p["class_agreement"]} if "class_agreement" in p else {}),
             "parity inputs": p.get("inputs", "none (structural checks only)")})
     for w in r.warnings:
         stderr.print(f"[bold yellow]warning:[/] {w}", highlight=False, markup=True, soft_wrap=True)
@@ -828,7 +829,8 @@ def import_cmd(
 @app.command()
 @user_errors
 def inspect(
-    model: Optional[Path] = typer.Argument(None, help=".keras/.h5, .tflite or .onnx (default: the built-in model)."),
+    model: Optional[Path] = typer.Argument(None, help=".keras/.h5, .tflite, .onnx or .mlpackage (default: the "
+                                           "built-in model)."),
     gpu: bool = typer.Option(True, "--gpu/--no-gpu", help=".tflite: run TFLite's GPU-delegate compatibility check."),
     as_json: bool = typer.Option(False, "--json"),
 ):
@@ -850,6 +852,9 @@ def inspect(
     io = r.get("io") or {"input": r.get("input"), "output": r.get("output")}
     rows["input"] = io["input"]
     rows["output"] = io["output"]
+    if "output_description" in r:  # Core ML
+        rows["output description"] = r["output_description"]
+        rows["preview labels"] = ", ".join(r["preview_labels"] or []) or "none"
     if "fully_integer" in r:
         rows["fully integer"] = r["fully_integer"]
     if "gpu_delegate" in r:

@@ -153,6 +153,14 @@ def export_model(
     if Path(out_dir).resolve() == src.parent.resolve():
         raise ModelError(f"{out_dir}: expected an output folder other than the source model's own "
                          f"(its {METADATA_FILENAME} would be overwritten)")
+    from mobile_kit.tasks import task_of
+
+    task = task_of(meta)
+    if head in HEADS and head not in task.heads:  # refused before any work; an unknown head is refused by swap_head
+        raise ModelError(f"--head {head} (--target {target}): a {task.description} model with {task.num_classes} "
+                         f"classes takes {' | '.join(task.heads)}; with more than two classes each probability "
+                         "depends on all logits, so no per-class sigmoid reproduces the softmax (use --head logits, "
+                         "argmax on device)")
     model = load_keras_model(src)
     check_contract(src, meta, model.input_shape, model.output_shape)
     spec = meta.input
@@ -165,13 +173,6 @@ def export_model(
         fold_info = fold_rep.to_dict()
     elif head != "softmax":
         raise ModelError(f"{src}: --head {head} is not supported on a QAT model; swap the head before QAT")
-    from mobile_kit.tasks import task_of
-
-    task = task_of(meta)
-    if head in HEADS and head not in task.heads:  # an unknown head is refused by swap_head, listing the heads
-        raise ModelError(f"--head {head}: a {task.description} model with {task.num_classes} classes takes "
-                         f"{' | '.join(task.heads)}; with more than two classes each probability depends on all "
-                         "logits, so no per-class sigmoid reproduces the softmax (use --head logits, argmax on device)")
     convert_model, out_spec = swap_head(convert_model, head, meta.output)
 
     art_meta = ModelMetadata.from_dict(meta.to_dict())

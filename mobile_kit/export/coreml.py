@@ -2,7 +2,13 @@
 
 The input is an ``ImageType`` whose ``scale``/``bias`` come from the model's
 input normalisation, so an iOS app passes a ``CVPixelBuffer`` directly; the
-output is the probability multiarray (NHWC, as the Keras model). fp16 compute
+output is the multiarray of the Keras model's head (NHWC): ``probabilities``
+(softmax / sigmoid head) or ``logits`` (``--head logits``; argmax on device).
+Its description lists the classes in channel order, and the labels also go
+where Apple's segmentation previews and sample code read them:
+``user_defined_metadata["com.apple.coreml.model.preview.params"] = {"labels": [...]}``
+with preview type ``imageSegmenter``
+(https://apple.github.io/coremltools/docs-guides/source/xcode-model-preview-types.html). fp16 compute
 by default (``--precision fp32`` on request); optional weight compression
 with ``coremltools.optimize.coreml`` (``palettize-6bit``: k-means 6-bit
 look-up table; ``int8-weights``: linear symmetric int8).
@@ -28,7 +34,13 @@ from mobile_kit.verify import FP16_MEAN_ABS, FP16_MIN_MASK_IOU, mean_and_mask_ch
 COMPRESSIONS = ("none", "palettize-6bit", "int8-weights")
 PRECISIONS = ("fp16", "fp32")
 INPUT_NAME = "image"
-OUTPUT_NAME = "probabilities"
+#: Output feature name by the kind of head (``OutputSpec.kind``): a logits output is not called probabilities.
+OUTPUT_NAMES = {"softmax": "probabilities", "sigmoid": "probabilities", "logits": "logits"}
+OUTPUT_NAME = OUTPUT_NAMES["softmax"]
+#: Xcode model-preview metadata (coremltools docs, "Xcode Model Preview Types"): segmentation models declare
+#: the preview type ``imageSegmenter`` and ``{"labels": [...]}`` (class order) as its parameters.
+PREVIEW_TYPE_KEY = "com.apple.coreml.model.preview.type"
+PREVIEW_PARAMS_KEY = "com.apple.coreml.model.preview.params"
 #: ``user_defined_metadata`` key of the embedded contract (``metadata.json`` content).
 CONTRACT_KEY = "mobilekit"
 #: fp16 storage rounds to 11 significant bits: relative 2^-11; subnormals lose absolute 2^-24.
@@ -71,8 +83,9 @@ def convert_coreml(model, spec, calibration, options, dest: Path) -> None:
             ml = cto.linear_quantize_weights(ml, cfg)
     spec_pb = ml.get_spec()
     out_name = spec_pb.description.output[0].name
-    if out_name != OUTPUT_NAME:
-        ct.utils.rename_feature(spec_pb, out_name, OUTPUT_NAME)
+    want = OUTPUT_NAMES[keras_head_kind(model)]
+    if out_name != want:
+        ct.utils.rename_feature(spec_pb, out_name, want)
         ml = ct.models.MLModel(spec_pb, weights_dir=ml.weights_dir, skip_model_load=platform.system() != "Darwin")
     ml.input_description[INPUT_NAME] = (f"{'grayscale' if gray else 'RGB'} image {spec.width}x{spec.height}; "
                                         f"pixel*{spec.scale:.6g}+{spec.offset:g} applied by Core ML")
@@ -89,15 +102,54 @@ def embed_coreml(artifact: Path, meta) -> None:
     spec = meta.input
     ml.author, ml.license, ml.short_description, ml.version = (text["author"], text["license"], text["description"],
                                                                text["version"])
-    ml.output_description[OUTPUT_NAME] = (f"p(class) per pixel, NHWC 1x{spec.height}x{spec.width}xC, "
-                                          f"classes {', '.join(text['labels'])}")
+    out = meta.output
+    name = ml.get_spec().description.output[0].name
+    ml.output_description[name] = output_text(out.kind, out.labels, spec.height, spec.width)
     ml.user_defined_metadata["labels"] = ",".join(text["labels"])
+    if len(out.labels) > 1:  # one channel per class: the segmentation preview's labels, in channel order
+        ml.user_defined_metadata[PREVIEW_TYPE_KEY] = "imageSegmenter"
+        ml.user_defined_metadata[PREVIEW_PARAMS_KEY] = json.dumps({"labels": list(out.labels)})
     ml.user_defined_metadata[CONTRACT_KEY] = json.dumps(meta.to_dict())
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / artifact.name
         ml.save(str(staged))
         shutil.rmtree(artifact)
         shutil.copytree(staged, artifact)
+
+
+def output_text(kind: str, labels, height: int, width: int) -> str:
+    """The output's description: what each value is and the classes in channel order.
+
+    Parameters
+    ----------
+    kind : {"softmax", "sigmoid", "logits"}
+        ``OutputSpec.kind`` of the artifact.
+    labels : sequence of str
+        Class names in channel order (C = ``len(labels)``).
+    height, width : int
+        Output size in pixels (NHWC ``1 x height x width x C``).
+    """
+    what = {"softmax": "p(class) per pixel (softmax over the last axis)",
+            "sigmoid": "p(class) per pixel (sigmoid)",
+            "logits": "logits per pixel (softmax over the last axis gives p(class); argmax = class index)"}[kind]
+    classes = "; ".join(f"{i} {n}" for i, n in enumerate(labels))
+    return f"{what}, NHWC 1x{height}x{width}x{len(labels)}; channel = class: {classes}"
+
+
+def keras_head_kind(model) -> str:
+    """``softmax``, ``sigmoid`` or ``logits``: what the last layer of a Keras model outputs.
+
+    A ``Softmax`` layer or a softmax/sigmoid activation names the kind; a linear last layer (``--head
+    logits``) outputs logits.
+    """
+    from tf_keras import activations, layers
+
+    last = model.layers[-1]
+    if isinstance(last, layers.Softmax):
+        return "softmax"
+    act = getattr(last, "activation", None)
+    name = activations.serialize(act) if act is not None else "linear"
+    return {"softmax": "softmax", "sigmoid": "sigmoid"}.get(name if isinstance(name, str) else "", "logits")
 
 
 def read_coreml_contract(path: Path) -> dict | None:
@@ -127,6 +179,7 @@ class CoreMLRunner:
 
         self.model = ct.models.MLModel(str(path))
         self.spec = input_spec
+        self.output_name = self.model.get_spec().description.output[0].name  # probabilities | logits
 
     def run(self, x: np.ndarray) -> np.ndarray:
         from PIL import Image
@@ -137,7 +190,7 @@ class CoreMLRunner:
         pixels = np.clip(np.round((x - of) / sc), 0, 255).astype(np.uint8)
         img = Image.fromarray(pixels[..., 0] if s.channels == 1 else pixels[..., ::-1] if s.channel_order == "BGR"
                               else pixels)
-        return np.asarray(self.model.predict({INPUT_NAME: img})[OUTPUT_NAME])[0].astype(np.float32)
+        return np.asarray(self.model.predict({INPUT_NAME: img})[self.output_name])[0].astype(np.float32)
 
 
 def _load(path: Path):
@@ -173,6 +226,25 @@ def mil_ops(path: Path) -> list[str]:
     return [op.type for op in block.operations]
 
 
+#: MIL ops that only move or retype the output (walked through to find the op that computes it).
+_PASS_THROUGH_OPS = ("cast", "transpose", "reshape", "identity")
+
+
+def output_op(path: Path) -> str:
+    """Type of the MIL op that computes the package's first output, walking back through casts/transposes.
+
+    ``softmax`` or ``sigmoid`` for a probability head; a linear op (``conv``, ``add``, ...) for a logits head.
+    """
+    spec = _load(path).get_spec()
+    fn = spec.mlProgram.functions["main"]
+    block = fn.block_specializations[fn.opset]
+    producer = {o.name: op for op in block.operations for o in op.outputs}
+    op = producer.get(block.outputs[0])
+    while op is not None and op.type in _PASS_THROUGH_OPS:
+        op = producer.get(op.inputs["x"].arguments[0].name)
+    return op.type if op is not None else "none"
+
+
 def stored_weights(path: Path) -> list[np.ndarray]:
     """The constant tensors stored in the package (decompressed for palettized / int8 weights)."""
     from coremltools.optimize.coreml import decompress_weights, get_weights_metadata
@@ -198,7 +270,9 @@ COMPRESSION_ERROR = {"palettize-6bit": 1.0 / 32, "int8-weights": 1.0 / 127}
 
 def verify_coreml(path: Path, keras_model, compress: str = "none") -> dict:
     """Structural checks that need no macOS: spec I/O, MIL ops, stored weights vs Keras within fp16 rounding
-    (or within the compression's error bound for compressed packages)."""
+    (or within the compression's error bound for compressed packages), and that the output is computed by the
+    same head as the Keras model's (softmax / sigmoid op, or a linear op for logits; named per
+    :data:`OUTPUT_NAMES`) with the Keras output shape ``[1, H, W, C]``."""
     ops = mil_ops(path)
     io = coreml_io_details(path)
     stored = stored_weights(path)
@@ -221,9 +295,17 @@ def verify_coreml(path: Path, keras_model, compress: str = "none") -> dict:
             if found:
                 break
         (matched if found else unmatched).append(name)
+    kind = keras_head_kind(keras_model)
+    op = output_op(path)
+    keras_shape = [1] + [int(d) for d in keras_model.output_shape[1:]]
     return {
         "numeric_parity": "not run",
         "io": io,
+        "output_head": {"keras": kind, "output_op": op, "output_name": io["output"]["name"],
+                        "matches": ({"softmax": "softmax", "sigmoid": "sigmoid"}.get(op, "logits") == kind
+                                    and io["output"]["name"] == OUTPUT_NAMES[kind])},
+        "keras_output_shape": keras_shape,
+        "output_shape_matches": io["output"].get("shape") == keras_shape,
         "mil_ops": sorted(set(ops)),
         "n_mil_ops": len(ops),
         "keras_kernels": len(matched) + len(unmatched),
@@ -236,10 +318,14 @@ def verify_coreml(path: Path, keras_model, compress: str = "none") -> dict:
 
 def coreml_parity(rep: dict) -> tuple[bool, str]:
     if rep.get("numeric_parity") == "not run":
-        ok = not rep["weights_unmatched"]
+        head, shape_ok = rep["output_head"], rep["output_shape_matches"]
+        ok = not rep["weights_unmatched"] and head["matches"] and shape_ok
         within = "fp16 rounding" if rep["compression"] == "none" else f"{rep['compression']} error + fp16 rounding"
+        out = (f"output {head['output_name']!r} {rep['io']['output'].get('shape')} from {head['output_op']} "
+               f"{'matches' if head['matches'] and shape_ok else 'does NOT match'} the Keras {head['keras']} head "
+               f"{rep['keras_output_shape']}")
         return ok, (f"structure only ({rep['reason']}): {rep['weights_matched_within_fp16']}/{rep['keras_kernels']} "
-                    f"Keras kernels found in the package within {within}")
+                    f"Keras kernels found in the package within {within}; {out}")
     return mean_and_mask_check(FP16_MEAN_ABS, FP16_MIN_MASK_IOU)(rep)
 
 
