@@ -67,7 +67,7 @@ def _reference_line(ref: dict | None) -> str:
             f"and {ref['macs']['reference'] / 1e6:.0f} M MACs vs {ref['parameters']['small']:,} and "
             f"{ref['macs']['small'] / 1e6:.0f} M). Its int8 export is {ref['size_ratio_int8']:.2f}x the size and "
             f"{ref['latency_ratio_int8']:.2f}x the p50 latency of the small one's; the small int8 model gives up "
-            f"{ref['miou_gap_int8']:+.4f} mIoU (w/o background).")
+            f"{ref['miou_gap_int8']:.4f} mIoU (w/o background).")
 
 
 def main(argv=None) -> int:
@@ -79,6 +79,7 @@ def main(argv=None) -> int:
                     help="run folder of a larger model of the same family, trained with the same recipe")
     ap.add_argument("--runs", type=int, default=100, help="timed interleaved rounds")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--note", action="append", default=[], help="a line for the notes (e.g. the machine's load)")
     ap.add_argument("--out", type=Path, default=HERE / "results")
     a = ap.parse_args(argv)
     if not a.data.exists():
@@ -133,7 +134,8 @@ def main(argv=None) -> int:
            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "results": rows,
            "latency_method": f"int8 models in one process, interleaved rounds ({a.runs} timed, 10 warm-up), "
                              f"LiteRT XNNPACK, {a.threads} threads",
-           "reference_model": _reference_info(a.reference, a.model, rows) if a.reference else None}
+           "reference_model": _reference_info(a.reference, a.model, rows) if a.reference else None,
+           "notes": a.note}
     a.out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(a.out / "parsing_ccp.json", json.dumps(res, indent=2) + "\n")
     labels = list(meta.output.labels)
@@ -152,7 +154,7 @@ def main(argv=None) -> int:
     md += ["", "TTA gain (mIoU w/o background): " + ", ".join(
         f"{r['model']} {r['miou_without_background'] - base:+.4f}" for r in rows[1:3]), "",
         _reference_line(res["reference_model"]), "",
-        f"Latency: {res['latency_method']}.",
+        f"Latency: {res['latency_method']}.", *[f"Note: {n}" for n in a.note],
         f"Reproduce: `python benchmarks/parsing_ccp.py{' --reference RUN' if a.reference else ''}` (commit {res['git_commit']})."]
     atomic_write_text(a.out / "parsing_ccp.md", "\n".join(md) + "\n")
     return 0

@@ -1,4 +1,4 @@
-"""mobilekit: train compact person-segmentation models and ship them to phones.
+"""mobilekit: train compact segmentation models (foreground and body parts) and ship them to phones.
 
 Importing this package sets ``TF_USE_LEGACY_KERAS=1`` (unless already set) so
 that TensorFlow resolves ``tf.keras`` to tf_keras (Keras 2): the TFLite

@@ -75,11 +75,11 @@ def get_loss(name: str, dice_channels=(1,)):
 # --- Recipe losses: boundary band and knowledge distillation -------------------------------------------------
 #
 # These read the 4-channel target of :func:`mobile_kit.recipe.mixing.encode_target`
-# (person, labelled, teacher probability, boundary band), all (B, H, W) float.
+# (foreground, labelled, teacher probability, boundary band), all (B, H, W) float.
 
 
 def _pixel_ce(y1, p1):
-    """Binary cross-entropy map of soft or hard person targets ``y1`` against p(person) ``p1``: (B, H, W)."""
+    """Binary cross-entropy map of soft or hard foreground targets ``y1`` against p(foreground) ``p1``: (B, H, W)."""
     p1 = tf.clip_by_value(p1, _EPS, 1.0 - _EPS)
     return -(y1 * tf.math.log(p1) + (1.0 - y1) * tf.math.log(1.0 - p1))
 
@@ -109,7 +109,7 @@ def boundary_loss(y1, p1, band):
 
 
 def distillation_loss(teacher, p1):
-    """Soft-target cross-entropy against the teacher's p(person), per image: (B,) (Hinton et al., 2015, T = 1)."""
+    """Soft-target cross-entropy against the teacher's p(foreground), per image: (B,) (Hinton et al., 2015, T = 1)."""
     return tf.reduce_mean(_pixel_ce(teacher, p1), axis=[1, 2])
 
 
@@ -129,7 +129,7 @@ def recipe_loss(base: str = "ce+dice", distill_weight: float = 0.0, boundary_wei
       averaged over all images (labelled and unlabelled).
 
     A batch without labelled images has ``GT = 0``. A 1-channel ``y_true``
-    (plain person mask, as in validation) falls back to ``base``.
+    (plain foreground mask, as in validation) falls back to ``base``.
 
     Parameters
     ----------
@@ -154,7 +154,7 @@ def recipe_loss(base: str = "ce+dice", distill_weight: float = 0.0, boundary_wei
                          f"{distill_weight} and {boundary_weight}")
     pixel = _PIXEL_TERMS[base]
     dice = "dice" in base
-    plain = LOSSES[base]  # the recipe targets are binary person masks: Dice on channel 1
+    plain = LOSSES[base]  # the recipe targets are binary foreground masks: Dice on channel 1
 
     def loss(y_true, y_pred):
         if y_true.shape[-1] == 1:

@@ -1,17 +1,17 @@
 """Part areas from a parsing model: the body-part contest's product.
 
 For each photo: every class's pixel count, its fraction of the photo and of
-the person (all non-background pixels) and, given the person's height, an
+the body (all non-background pixels) and, given the subject's height, an
 approximate area in cm^2.
 
-Area assumption (documented, approximate): the person stands upright, whole
+Area assumption (documented, approximate): the subject stands upright, whole
 body in the frame, roughly facing the camera from a distance large compared
-with the body's depth (no strong perspective). The person's height in pixels
+with the body's depth (no strong perspective). The body's height in pixels
 is the vertical extent of the non-background pixels (top of the head to the
 sole); one pixel then spans ``height_cm / height_px`` cm in both directions,
 so a part's area is ``pixels * (height_cm / height_px) ** 2``. This is the
 *projected* (silhouette) area of the visible side, not the body-surface area;
-hair and shoes count into the extent; a cropped or sitting person, or a carried
+hair and shoes count into the extent; a cropped or sitting subject, or a carried
 bag below the feet, makes the figure wrong.
 """
 from __future__ import annotations
@@ -38,26 +38,26 @@ class PartAreas:
     Attributes
     ----------
     parts : dict
-        Class name -> ``{"pixels", "fraction_of_image", "fraction_of_person", "area_cm2"}`` (``area_cm2``
+        Class name -> ``{"pixels", "fraction_of_image", "fraction_of_body", "area_cm2"}`` (``area_cm2``
         None without a height); background excluded.
-    person_height_px : int
+    body_height_px : int
         Vertical extent of the non-background pixels (0 when none).
     cm_per_px : float or None
-        ``height_cm / person_height_px``.
+        ``height_cm / body_height_px``.
     """
 
     source: str
     width: int
     height: int
-    person_pixels: int
-    person_height_px: int
+    body_pixels: int
+    body_height_px: int
     height_cm: float | None
     cm_per_px: float | None
     parts: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"source": self.source, "width": self.width, "height": self.height,
-                "person_pixels": self.person_pixels, "person_height_px": self.person_height_px,
+                "body_pixels": self.body_pixels, "body_height_px": self.body_height_px,
                 "height_cm": self.height_cm, "cm_per_px": self.cm_per_px, "parts": self.parts}
 
 
@@ -71,7 +71,7 @@ def part_areas(class_map: np.ndarray, labels, height_cm: float | None = None, so
     labels : sequence of str
         Class names in id order.
     height_cm : float, optional
-        The person's height in cm (> 0); enables ``area_cm2`` (see the module's assumption).
+        The subject's height in cm (> 0); enables ``area_cm2`` (see the module's assumption).
 
     Raises
     ------
@@ -84,7 +84,7 @@ def part_areas(class_map: np.ndarray, labels, height_cm: float | None = None, so
     k = len(labels)
     counts = np.bincount(class_map.ravel().astype(np.int64), minlength=k)
     fg = class_map > 0
-    person = int(fg.sum())
+    body = int(fg.sum())
     rows = np.flatnonzero(fg.any(axis=1))
     extent = int(rows[-1] - rows[0] + 1) if rows.size else 0
     cm_px = (height_cm / extent) if (height_cm and extent) else None
@@ -92,9 +92,9 @@ def part_areas(class_map: np.ndarray, labels, height_cm: float | None = None, so
     for i in range(1, k):
         n = int(counts[i])
         parts[labels[i]] = {"pixels": n, "fraction_of_image": n / class_map.size,
-                            "fraction_of_person": (n / person) if person else 0.0,
+                            "fraction_of_body": (n / body) if body else 0.0,
                             "area_cm2": (n * cm_px ** 2) if cm_px else None}
-    return PartAreas(source, w, h, person, extent, height_cm, cm_px, parts)
+    return PartAreas(source, w, h, body, extent, height_cm, cm_px, parts)
 
 
 def measure(segmenter, images: list[tuple[str, np.ndarray]], height_cm: float | None = None,
@@ -108,7 +108,7 @@ def measure(segmenter, images: list[tuple[str, np.ndarray]], height_cm: float | 
     images : list of (name, image)
         ``(H, W, 3)`` uint8 RGB photos.
     height_cm : float, optional
-        The person's height, for approximate areas in cm^2.
+        The subject's height, for approximate areas in cm^2.
 
     Raises
     ------
@@ -118,7 +118,7 @@ def measure(segmenter, images: list[tuple[str, np.ndarray]], height_cm: float | 
     from mobile_kit.tasks import task_of
 
     task = task_of(segmenter.metadata)
-    if task.num_classes <= 2:
+    if not task.multi_class:
         raise MobileKitError(f"{segmenter.path}: expected a multi-class (parsing) model for part areas, found a "
                              f"{task.description} model with classes {', '.join(task.labels)}")
     out = []
@@ -134,12 +134,12 @@ def to_csv(results: list[PartAreas]) -> str:
     """One row per photo and part: source, part, pixels, fractions, area_cm2 (empty without a height)."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["source", "part", "pixels", "fraction_of_image", "fraction_of_person", "area_cm2",
-                "person_height_px", "height_cm"])
+    w.writerow(["source", "part", "pixels", "fraction_of_image", "fraction_of_body", "area_cm2",
+                "body_height_px", "height_cm"])
     for r in results:
         for part, v in r.parts.items():
-            w.writerow([r.source, part, v["pixels"], f"{v['fraction_of_image']:.6f}", f"{v['fraction_of_person']:.6f}",
-                        "" if v["area_cm2"] is None else f"{v['area_cm2']:.1f}", r.person_height_px,
+            w.writerow([r.source, part, v["pixels"], f"{v['fraction_of_image']:.6f}", f"{v['fraction_of_body']:.6f}",
+                        "" if v["area_cm2"] is None else f"{v['area_cm2']:.1f}", r.body_height_px,
                         "" if r.height_cm is None else r.height_cm])
     return buf.getvalue()
 

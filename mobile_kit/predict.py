@@ -1,7 +1,8 @@
 """Segment photos and write masks, portrait-mode effects or part overlays at each photo's resolution.
 
 The effects a model offers come from its task (:attr:`mobile_kit.tasks.base.Task.effects`): portrait effects
-work on the foreground probability (person, or any non-background class of a parsing model); ``parts`` and
+work on the foreground probability (the foreground class of a binary task, any non-background class of a
+K-class one); ``parts`` and
 ``labels`` work on the class map.
 """
 from __future__ import annotations
@@ -28,14 +29,14 @@ class Prediction:
     effect: str
     height: int
     width: int
-    person_fraction: float
+    foreground_fraction: float
     error: str | None = None
     class_fractions: dict | None = None
 
     def to_dict(self) -> dict:
         d = {"source": self.source, "output": None if self.output is None else str(self.output),
              "effect": self.effect, "height": self.height, "width": self.width,
-             "person_fraction": self.person_fraction}
+             "foreground_fraction": self.foreground_fraction}
         if self.error is not None:
             d["error"] = self.error
         if self.class_fractions is not None:

@@ -81,8 +81,13 @@ def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def person_probability(output: np.ndarray, out_spec: OutputSpec, input_hw: tuple[int, int]) -> np.ndarray:
-    """Person probability map from one raw model output.
+def foreground_probability(output: np.ndarray, out_spec: OutputSpec, input_hw: tuple[int, int]) -> np.ndarray:
+    """Foreground probability map from one raw model output, as the contract decodes it.
+
+    Binary contracts: the probability of channel ``out_spec.foreground_index``
+    (or of the single sigmoid / logistic channel). For K-class models the
+    task-aware foreground (``1 - p(background)``) is
+    :meth:`mobile_kit.tasks.base.Task.foreground_probability`.
 
     Parameters
     ----------
@@ -90,14 +95,14 @@ def person_probability(output: np.ndarray, out_spec: OutputSpec, input_hw: tuple
         One output without the batch axis: ``(h, w, C)``, ``(h, w)`` or a flat
         ``(h*w*C,)`` vector (PrismaNet-style), float32 (dequantized).
     out_spec : OutputSpec
-        How to read it (softmax / sigmoid / logits, person channel).
+        How to read it (softmax / sigmoid / logits, foreground channel).
     input_hw : (int, int)
         Model input size, used to un-flatten a flat output.
 
     Returns
     -------
     numpy.ndarray
-        ``(h, w)`` float32 p(person) in 0..1.
+        ``(h, w)`` float32 p(foreground) in 0..1.
     """
     out = np.asarray(output, dtype=np.float32)
     if out.ndim == 1:
@@ -115,7 +120,7 @@ def person_probability(output: np.ndarray, out_spec: OutputSpec, input_hw: tuple
         return p.astype(np.float32)
     if out_spec.kind == "logits":
         out = _softmax(out)
-    return out[:, :, out_spec.person_index].astype(np.float32)
+    return out[:, :, out_spec.foreground_index].astype(np.float32)
 
 
 def class_probabilities(output: np.ndarray, out_spec: OutputSpec, input_hw: tuple[int, int]) -> np.ndarray:
@@ -131,7 +136,7 @@ def class_probabilities(output: np.ndarray, out_spec: OutputSpec, input_hw: tupl
     if out.ndim == 2:
         out = out[:, :, None]
     if out.shape[-1] == 1:
-        p = person_probability(out, out_spec, input_hw)
+        p = foreground_probability(out, out_spec, input_hw)
         return np.stack([1.0 - p, p], axis=-1).astype(np.float32)
     if out_spec.kind == "logits":
         out = _softmax(out)

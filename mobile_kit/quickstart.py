@@ -25,6 +25,7 @@ def quickstart(out: str | Path, threads: int = 2, runs: int = 50, progress: Prog
     from mobile_kit.fileio import atomic_write_text
     from mobile_kit.predict import predict
     from mobile_kit.runtime import load_segmenter
+    from mobile_kit.tasks import headline_metrics, headline_of
 
     out = Path(out)
     exp = export_model(None, "tflite-int8", out / "tflite-int8", progress=progress)
@@ -34,6 +35,9 @@ def quickstart(out: str | Path, threads: int = 2, runs: int = 50, progress: Prog
     photo = [("astronaut", sample_photo("astronaut"))]
     preds = predict(seg, photo, out, effect="blur", progress=progress) + predict(seg, photo, out, effect="mask")
     val = seg.metadata.metrics.get("val", {})
+    task = seg.task.name
+    label = headline_metrics()[task][1]
+    headline = headline_of(val, task)
     return {
         "export": exp.to_dict(),
         "bench": b.to_dict(),
@@ -45,10 +49,10 @@ def quickstart(out: str | Path, threads: int = 2, runs: int = 50, progress: Prog
             "latency p50 (us)": round(b.latency_us["p50"], 1),
             "latency p90 (us)": round(b.latency_us["p90"], 1),
             "threads": threads,
-            "float val person IoU (portrait-248 val)": val.get("person_iou", "n/a"),
+            f"float val {label} (its training val split)": "n/a" if headline is None else headline,
             "benchmark": str(bench_path),
             "portrait mode": str(preds[0].output),
             "mask": str(preds[1].output),
-            "person % of astronaut photo": f"{100 * preds[0].person_fraction:.1f}",
+            "foreground % of astronaut photo": f"{100 * preds[0].foreground_fraction:.1f}",
         },
     }

@@ -14,26 +14,26 @@ from pathlib import Path
 import numpy as np
 
 from mobile_kit.errors import ModelError
-from mobile_kit.preprocess import person_probability, to_model_input, upsample_probability
+from mobile_kit.preprocess import to_model_input, upsample_probability
 from mobile_kit.specs import METADATA_FILENAME, InputSpec, ModelMetadata, OutputSpec
+from mobile_kit.tasks import DEFAULT_TASK, builtin_models, default_labels
 
-BUILTIN_DIR = Path(__file__).parent / "assets" / "builtin"
 #: Keras model files: the native format, and HDF5 for QAT models (tfmot's
 #: wrappers do not round-trip through the native format in tf_keras 2.21).
 KERAS_SUFFIXES = (".keras", ".h5")
 MODEL_FILENAMES = ("model.keras", "model.h5", "model.tflite", "model.onnx")
 
 
-#: Packaged models, addressed as ``builtin:<name>`` wherever a MODEL argument is taken (``builtin`` = the default).
-BUILTINS = {
-    "person": BUILTIN_DIR,  # likeunet trained on portrait-248 (the default)
-    "parsing": BUILTIN_DIR.parent / "builtin_parsing",  # likeunet trained on CCP, ccp-8 grouping
-}
-DEFAULT_BUILTIN = "person"
+#: Packaged models, addressed as ``builtin:<task>`` wherever a MODEL argument is taken (``builtin`` = the default
+#: task's). Each task declares its model folder (:func:`mobile_kit.tasks.builtin_models`).
+BUILTINS = builtin_models()
+DEFAULT_BUILTIN = DEFAULT_TASK
+#: Folder of the default built-in model.
+BUILTIN_DIR = BUILTINS[DEFAULT_BUILTIN]
 
 
 def builtin_model_path(name: str = DEFAULT_BUILTIN) -> Path:
-    """Path of a packaged model (:data:`BUILTINS`; default: ``likeunet`` trained on portrait-248).
+    """Path of a packaged model (:data:`BUILTINS`; default: the default task's).
 
     Raises
     ------
@@ -48,7 +48,7 @@ def builtin_model_path(name: str = DEFAULT_BUILTIN) -> Path:
 
 
 def builtin_name(path) -> str | None:
-    """``"person"`` for ``builtin`` / ``builtin:person``, ``"parsing"`` for ``builtin:parsing``; None for a path."""
+    """The task name of ``builtin:<task>`` (:data:`DEFAULT_BUILTIN` for a bare ``builtin``); None for a path."""
     s = str(path)
     if s == "builtin":
         return DEFAULT_BUILTIN
@@ -211,7 +211,7 @@ def check_contract(model_path: Path, meta: ModelMetadata, input_shape, output_sh
 
 
 class Segmenter:
-    """A model plus its contract: photo in, person probability out.
+    """A model plus its contract: photo in, class and foreground probabilities out.
 
     Attributes
     ----------
@@ -228,6 +228,7 @@ class Segmenter:
         self.path = path
         self.metadata = metadata
         self.num_threads = num_threads
+        self._task = None
         self.format = format_for(path)
         self.runner = self.format.open_runner(path, metadata.input, num_threads)
         if contract_file is not None:  # a contract read from a file: it must describe this model
@@ -246,6 +247,15 @@ class Segmenter:
         if "shape" not in io.get("input", {}) or "shape" not in io.get("output", {}):
             return None  # e.g. a Core ML image input
         return io["input"]["shape"], io["output"]["shape"]
+
+    @property
+    def task(self):
+        """The model's task (:func:`mobile_kit.tasks.task_of` its metadata), built once."""
+        if self._task is None:
+            from mobile_kit.tasks import task_of
+
+            self._task = task_of(self.metadata)
+        return self._task
 
     @property
     def input_spec(self) -> InputSpec:
@@ -275,7 +285,10 @@ class Segmenter:
         return self.runner.run(x)
 
     def probability(self, image: np.ndarray, full_resolution: bool = True) -> np.ndarray:
-        """p(person) for one photo.
+        """Foreground probability for one photo, as the model's task defines it.
+
+        Binary tasks: p of the contract's foreground channel; K-class tasks:
+        ``1 - p(background)`` (:meth:`mobile_kit.tasks.base.Task.foreground_probability`).
 
         Parameters
         ----------
@@ -291,7 +304,7 @@ class Segmenter:
         """
         spec = self.input_spec
         raw = self.run(to_model_input(image, spec))
-        prob = person_probability(raw, self.output_spec, spec.input_hw)
+        prob = self.task.foreground_probability(raw, self.output_spec, spec.input_hw)
         if prob.shape != spec.input_hw:
             prob = upsample_probability(prob, spec.input_hw)
         return upsample_probability(prob, image.shape[:2]) if full_resolution else prob
@@ -350,8 +363,12 @@ def _make_interpreter(path: Path, num_threads: int | None):
     return LiteRTRunner(path, None, num_threads).interpreter
 
 
-def spec_from_tflite(path: Path, input_norm: str, output_kind: str, person_index: int | None = None) -> ModelMetadata:
+def spec_from_tflite(path: Path, input_norm: str, output_kind: str,
+                     foreground_index: int | None = None) -> ModelMetadata:
     """Contract for a third-party ``.tflite`` from its tensor shapes plus user-given normalisation and output kind.
+
+    The labels are the default task's (one channel: its foreground class alone);
+    ``foreground_index`` defaults to 1 for several channels, 0 for one.
 
     Raises
     ------
@@ -371,12 +388,13 @@ def spec_from_tflite(path: Path, input_norm: str, output_kind: str, person_index
     o = interp.get_output_details()[0]
     channels_out = int(o["shape"][-1]) if len(o["shape"]) == 4 else 1
     scale, offset = normalization_from_name(input_norm)
-    if person_index is None:
-        person_index = 1 if channels_out > 1 else 0
+    if foreground_index is None:
+        foreground_index = 1 if channels_out > 1 else 0
+    labels = default_labels()
     return ModelMetadata(
         input=InputSpec(int(shape[1]), int(shape[2]), int(shape[3]), scale=scale, offset=offset),
-        output=OutputSpec(kind=output_kind, person_index=person_index,
-                          labels=("background", "person") if channels_out != 1 else ("person",)),
+        output=OutputSpec(kind=output_kind, foreground_index=foreground_index,
+                          labels=labels if channels_out != 1 else labels[-1:]),
         name=path.stem,
         target="tflite",
         precision=str(np.dtype(d["dtype"])),
@@ -388,7 +406,7 @@ def load_segmenter(
     path: str | Path | None = None,
     input_norm: str | None = None,
     output_kind: str | None = None,
-    person_index: int | None = None,
+    foreground_index: int | None = None,
     num_threads: int | None = None,
 ) -> Segmenter:
     """Open a model with its contract.
@@ -420,7 +438,7 @@ def load_segmenter(
                 "give both "
                 "--input-norm (0..1 | -1..1 | 0..255) and --output-kind (softmax | sigmoid | logits)"
             )
-        meta = spec_from_tflite(p, input_norm, output_kind, person_index)
+        meta = spec_from_tflite(p, input_norm, output_kind, foreground_index)
     return Segmenter(p, meta, num_threads=num_threads, contract_file=contract_file)
 
 

@@ -1,7 +1,7 @@
 """Pre- and post-processing contract: one source of truth for every consumer.
 
 :class:`InputSpec` and :class:`OutputSpec` say how a photo becomes the model's
-input tensor and how the output tensor becomes a person probability. They are
+input tensor and how the output tensor becomes class (and foreground) probabilities. They are
 written to ``metadata.json`` beside every model and artifact and read back by
 ``eval``, ``bench``, ``predict`` and the demo apps.
 """
@@ -42,14 +42,33 @@ def validate_metadata(d: dict, where: str = "metadata") -> None:
 def migrate_metadata(d: dict) -> dict:
     """Bring a metadata dict to the current schema version (a new dict; ``d`` is not modified).
 
-    v1 -> v2: v1 models are all binary person models, so ``task`` becomes
-    ``{"name": "person"}``; nothing else changes (``output.label_map`` is optional).
+    v1 -> v2: v1 models all belong to the default task
+    (:data:`mobile_kit.tasks.DEFAULT_TASK`), which ``task`` becomes;
+    ``output.label_map`` is optional. In v1 files and in v2 files written
+    before the contract became task-generic, output fields carry their old
+    names (:data:`mobile_kit.tasks.LEGACY_OUTPUT_FIELDS`): they are renamed;
+    a file holding both names keeps the current one.
     """
+    from mobile_kit.tasks import DEFAULT_TASK, LEGACY_OUTPUT_FIELDS
+
     d = dict(d)
     if d.get("schema_version", 1) == 1:
-        d["task"] = d.get("task") or {"name": "person"}
+        d["task"] = d.get("task") or {"name": DEFAULT_TASK}
         d["schema_version"] = METADATA_SCHEMA_VERSION
+    if isinstance(d.get("output"), dict):
+        out = dict(d["output"])
+        for old, new in LEGACY_OUTPUT_FIELDS.items():
+            if old in out:
+                value = out.pop(old)
+                out.setdefault(new, value)
+        d["output"] = out
     return d
+
+
+def _default_labels() -> tuple[str, ...]:
+    from mobile_kit.tasks import default_labels
+
+    return default_labels()
 
 
 def normalization_from_name(name: str) -> tuple[float, float]:
@@ -143,19 +162,22 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class OutputSpec:
-    """How the model output becomes a per-pixel person probability.
+    """How the model output becomes per-pixel class probabilities and a foreground probability.
 
     Parameters
     ----------
     kind : {"softmax", "sigmoid", "logits"}
         ``softmax``: probabilities over the last (class) axis; ``sigmoid``: one
-        channel holding p(person) already in 0..1; ``logits``: raw scores, to
+        channel holding p(foreground) already in 0..1; ``logits``: raw scores, to
         which softmax (C > 1) or the logistic function (C == 1) is applied.
     labels : tuple of str
-        Class names in channel order (``("background", "person")``).
-    person_index : int
-        Channel of the foreground class that single-mask consumers (threshold,
-        portrait effects, the demo apps) read when C > 1.
+        Class names in channel order (default: the default task's,
+        :func:`mobile_kit.tasks.default_labels`).
+    foreground_index : int, optional
+        Channel of the foreground class that single-mask consumers of a binary
+        contract (threshold, portrait effects, the demo apps) read when C > 1;
+        default: the last class. Serialized as ``output.foreground_index``
+        (older files: a legacy name, see :func:`migrate_metadata`).
     threshold : float
         Foreground probability above which a pixel is foreground (0..1).
     label_map : dict or None
@@ -164,8 +186,8 @@ class OutputSpec:
     """
 
     kind: str = "softmax"
-    labels: tuple[str, ...] = ("background", "person")
-    person_index: int = 1
+    labels: tuple[str, ...] = field(default_factory=lambda: _default_labels())
+    foreground_index: int | None = None
     threshold: float = 0.5
     label_map: dict | None = None
 
@@ -173,6 +195,8 @@ class OutputSpec:
         if self.kind not in OUTPUT_KINDS:
             raise UnknownNameError("output kind", self.kind, OUTPUT_KINDS)
         object.__setattr__(self, "labels", tuple(self.labels))
+        if self.foreground_index is None:  # not given: the last class (the foreground of a binary contract)
+            object.__setattr__(self, "foreground_index", max(len(self.labels) - 1, 0))
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -183,6 +207,9 @@ class OutputSpec:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "OutputSpec":
+        """Read an ``output`` contract; legacy field names (:data:`mobile_kit.tasks.LEGACY_OUTPUT_FIELDS`) are
+        accepted."""
+        d = migrate_metadata({"schema_version": METADATA_SCHEMA_VERSION, "output": d})["output"]
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
@@ -210,15 +237,16 @@ class ModelMetadata:
     quantization: dict[str, Any] | None = None
     provenance: str | None = None
     io: dict[str, Any] | None = None
-    #: ``{"name": "person" | "parsing", ...}`` (see :mod:`mobile_kit.tasks`); v1 metadata migrates to person.
+    #: ``{"name": <registered task>, ...}`` (see :mod:`mobile_kit.tasks`); v1 metadata migrates to the default task.
     task: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         from mobile_kit import __version__
+        from mobile_kit.tasks import DEFAULT_TASK
 
         return {
             "schema_version": METADATA_SCHEMA_VERSION,
-            "task": self.task or {"name": "person"},
+            "task": self.task or {"name": DEFAULT_TASK},
             "name": self.name,
             "version": self.version,
             "arch": self.arch,

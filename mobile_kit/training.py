@@ -2,7 +2,7 @@
 
 Writes into the run folder:
 
-- ``model.keras``  best checkpoint by the task's validation figure (person IoU, mIoU; no optimizer state)
+- ``model.keras``  best checkpoint by the task's validation figure (its ``primary_metric``; no optimizer state)
 - ``metadata.json`` input/output contract, training recipe, validation figures
 - ``history.json`` per-epoch loss, validation figure and learning rate
 
@@ -28,6 +28,7 @@ from mobile_kit.errors import MobileKitError
 from mobile_kit.fileio import atomic_path, atomic_write_text
 from mobile_kit.progress import NullProgress, Progress
 from mobile_kit.specs import METADATA_FILENAME, InputSpec, ModelMetadata
+from mobile_kit.tasks import DEFAULT_TASK
 
 STATE_FILENAME = "train_state.json"
 #: Key of the run state (history, best epoch, run config) inside the TensorFlow checkpoint.
@@ -35,7 +36,7 @@ STATE_CKPT_KEY = "state/.ATTRIBUTES/VARIABLE_VALUE"
 #: Options that define the model or the data split; ``--resume`` refuses to change them.
 RESUME_LOCKED = ("arch", "arch_options", "input_size", "grayscale", "acnet", "val_fraction", "seed", "max_images",
                  "task", "label_map", "input_height")
-#: How the kept epoch is chosen: the task's best validation figure ({metric}: person IoU, per-image mIoU), or
+#: How the kept epoch is chosen: the task's best validation figure ({metric}: the task's ``primary_metric``), or
 #: with no validation split the lowest training loss (ties: the earlier epoch).
 SELECTION_RULES = {True: "highest {metric} (model resolution)", False: "lowest training loss (no "
                    "validation split)"}
@@ -92,11 +93,11 @@ class _Prepared:
 
 def prepare_data(data, spec: InputSpec, val_fraction: float, seed: int, max_images: int | None,
                  progress: Progress, task=None) -> _Prepared:
-    """Validate ``data`` for ``task`` (default person), split it and decode the pairs (see :func:`train`)."""
+    """Validate ``data`` for ``task`` (default: the default task), split it and decode the pairs (see :func:`train`)."""
     from mobile_kit.data.pipeline import eval_arrays, load_pairs_cached
     from mobile_kit.tasks import get_task
 
-    task = task or get_task("person")
+    task = task or get_task()
     report = validate_dataset(data, task=task)
     report.raise_if_errors()
     pairs = report.pairs[:max_images] if max_images else report.pairs
@@ -287,8 +288,8 @@ def check_resume(out: Path, config: dict) -> None:
 
 
 def val_figures(model_path: Path, meta: ModelMetadata, val_pairs, progress: Progress) -> dict:
-    """The task's validation figures at each image's own resolution (person: person IoU / mIoU;
-    parsing: per-image mIoU, per-class IoU, pixel accuracy)."""
+    """The task's validation figures at each image's own resolution (:meth:`Task.val_figures`: binary tasks IoU of
+    the foreground class / mIoU; K-class tasks per-image mIoU, per-class IoU, pixel accuracy)."""
     from mobile_kit.runtime import Segmenter
     from mobile_kit.tasks import task_of
 
@@ -313,7 +314,7 @@ def train(
     arch_options: dict | None = None,
     acnet: bool = False,
     name: str | None = None,
-    task: str = "person",
+    task: str = DEFAULT_TASK,
     label_map: str | Path | None = None,
     input_height: int | None = None,
     recipe=None,
@@ -334,7 +335,7 @@ def train(
     input_height : int, optional
         Model input height when not square (e.g. 256 x 192 for full-body photos).
     task : str
-        Registered task (:func:`mobile_kit.tasks.task_names`): ``person`` (binary masks) or ``parsing``.
+        Registered task (:func:`mobile_kit.tasks.task_names`; default :data:`mobile_kit.tasks.DEFAULT_TASK`).
     label_map : path, optional
         ``parsing``: JSON grouping source classes into model classes, or a shipped
         map's name (``ccp-8``); see :mod:`mobile_kit.tasks.label_map`.
@@ -411,7 +412,7 @@ def train(
         if recipe is not None and recipe.active:
             if not getattr(task_obj, "supports_recipe", False):
                 raise MobileKitError(f"training recipe options (extra --data, teacher, unlabelled, negatives, "
-                                     f"copy-paste, boundary, epoch size) build binary person targets; expected none "
+                                     f"copy-paste, boundary, epoch size) build binary foreground targets; expected none "
                                      f"with --task {task_obj.name}, found {recipe.to_dict()}")
             from mobile_kit.recipe.prepare import attach_recipe
 

@@ -15,10 +15,10 @@ import numpy as np
 
 # --- tolerances -------------------------------------------------------------------------------------------------
 
-#: fp32 TFLite/ONNX reorder float32 arithmetic only (XNNPACK kernels, fused ops): ~1e-6 seen on p(person).
+#: fp32 TFLite/ONNX reorder float32 arithmetic only (XNNPACK kernels, fused ops): ~1e-6 seen on p(foreground).
 FP32_MAX_ABS = 1e-5
 #: fp16 weights keep ~3 significant digits. A correct fp16 export of the trained
-#: built-in model moves p(person) by 3e-4 on average, but by up to 0.024-0.036 on a
+#: built-in model moves p(foreground) by 3e-4 on average, but by up to 0.024-0.036 on a
 #: few boundary pixels where p ~ 0.5 and the logit slope is steep (99.9th percentile
 #: 0.006-0.016 on portrait-248, P3M and scikit-image photos), so a per-pixel max (or
 #: even p99.9) bound of 1e-2 rejects correct exports. The bound is on the mean |dp|,
@@ -95,7 +95,7 @@ def probability_parity(reference: Callable[[np.ndarray], np.ndarray], reference_
                        images: list[np.ndarray], spec, source: str) -> dict:
     """Compare the class probabilities of two models on photos (the export parity report).
 
-    Two-class models are compared on p(person) (channel ``person_index``); models with more
+    Binary contracts are compared on p(foreground) (channel ``foreground_index``); models with more
     classes on all class probabilities, with ``mask_iou`` on the foreground (argmax not class 0)
     and ``class_agreement`` (fraction of pixels with the same argmax class).
 
@@ -104,7 +104,7 @@ def probability_parity(reference: Callable[[np.ndarray], np.ndarray], reference_
     reference, candidate : callable
         ``f(x) -> raw output`` for one normalised ``(h, w, C)`` float32 NHWC input.
     reference_spec, candidate_spec : OutputSpec
-        How each raw output becomes p(person) (heads may differ, e.g. softmax vs sigmoid).
+        How each raw output becomes p(foreground) (heads may differ, e.g. softmax vs sigmoid).
     images : list of numpy.ndarray
         ``(H, W, 3)`` uint8 RGB photos.
     spec : InputSpec
@@ -113,12 +113,12 @@ def probability_parity(reference: Callable[[np.ndarray], np.ndarray], reference_
     Returns
     -------
     dict
-        ``max_abs``, ``p999_abs`` (99.9th percentile), ``mean_abs`` (on p(person), 0..1, at model resolution),
+        ``max_abs``, ``p999_abs`` (99.9th percentile), ``mean_abs`` (on p(foreground), 0..1, at model resolution),
         ``mask_iou`` (pooled over images, threshold from ``reference_spec``),
         ``min_image_mask_iou``, ``n_images``, ``inputs`` (where they came from).
     """
     from mobile_kit.eval.metrics import PooledIoU, binary_iou
-    from mobile_kit.preprocess import class_probabilities, person_probability, to_model_input
+    from mobile_kit.preprocess import class_probabilities, foreground_probability, to_model_input
 
     multi = len(reference_spec.labels) > 2
     diffs, means, ious, all_d, agree = [], [], [], [], []
@@ -132,8 +132,8 @@ def probability_parity(reference: Callable[[np.ndarray], np.ndarray], reference_
             agree.append(float(np.mean(ca == cb)))
             a, b = ca > 0, cb > 0
         else:
-            ref = person_probability(reference(x), reference_spec, spec.input_hw)
-            got = person_probability(candidate(x), candidate_spec, spec.input_hw)
+            ref = foreground_probability(reference(x), reference_spec, spec.input_hw)
+            got = foreground_probability(candidate(x), candidate_spec, spec.input_hw)
             a, b = ref > reference_spec.threshold, got > reference_spec.threshold
         d = np.abs(ref - got)
         all_d.append(d.ravel())

@@ -1,6 +1,6 @@
 """Segment a video file: portrait effects frame by frame with temporal smoothing, FPS and flicker figures.
 
-The smoothing is the apps' (:mod:`mobile_kit.effects.temporal`, an exponential moving average of p(person)
+The smoothing is the apps' (:mod:`mobile_kit.effects.temporal`, an exponential moving average of p(foreground)
 with ``EMA_ALPHA``). Flicker is the mean over consecutive frame pairs of the fraction of pixels whose mask
 changes, ``mean_t mean_xy |m_t - m_{t-1}|`` with ``m = p > threshold``, reported for the raw and the smoothed
 probabilities of the same run.
@@ -45,7 +45,7 @@ class VideoResult:
     ema_alpha: float
     flicker_raw: float
     flicker_smoothed: float
-    person_fraction: float
+    foreground_fraction: float
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -81,7 +81,7 @@ def process_video(segmenter, source: str | Path, out: str | Path, effect: str = 
     threshold : float, optional
         Default: the contract's.
     alpha : float
-        EMA weight of the newest frame in (0, 1]; the effect uses the smoothed p(person). 1 = no smoothing.
+        EMA weight of the newest frame in (0, 1]; the effect uses the smoothed p(foreground). 1 = no smoothing.
 
     Returns
     -------
@@ -110,7 +110,7 @@ def process_video(segmenter, source: str | Path, out: str | Path, effect: str = 
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or 0
     ema = ProbabilityEMA(alpha)
     raw_masks, smooth_masks = [], []
-    n, busy, person = 0, 0.0, 0.0
+    n, busy, foreground = 0, 0.0, 0.0
     writer = None
     try:
         with atomic_path(out) as tmp, progress.task("frames", total or 1) as t:
@@ -133,7 +133,7 @@ def process_video(segmenter, source: str | Path, out: str | Path, effect: str = 
                 writer.write(frame)
                 raw_masks.append(prob > thr)
                 smooth_masks.append(smooth > thr)
-                person += float(np.mean(smooth > thr))
+                foreground += float(np.mean(smooth > thr))
                 n += 1
                 t.advance()
             if writer is not None:
@@ -147,4 +147,4 @@ def process_video(segmenter, source: str | Path, out: str | Path, effect: str = 
             writer.release()
     h, w = raw_masks[0].shape
     return VideoResult(str(source), str(out), effect, n, w, h, fps_in, n / busy if busy else 0.0, alpha,
-                       flicker(raw_masks), flicker(smooth_masks), person / n)
+                       flicker(raw_masks), flicker(smooth_masks), foreground / n)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mobile_kit.errors import BenchmarkError
 from mobile_kit.fileio import atomic_path, atomic_write_text, stage_outputs
+from mobile_kit.tasks import headline_label, headline_of
 
 
 def validate_result(result: dict, where: str = "result") -> None:
@@ -110,10 +111,9 @@ def _artifact_label(r: dict) -> str:
 
 
 def headline_accuracy(acc: dict | None):
-    """The accuracy figure a report shows: the task's headline (person IoU for person models, per-image mIoU for
-    multi-class ones, as their ``eval`` summaries name them), or None."""
-    acc = acc or {}
-    return acc.get("person_iou", acc.get("miou"))
+    """The accuracy figure a report shows: the headline figure of the summary's task
+    (:func:`mobile_kit.tasks.headline_of`, as its ``eval`` summary names it), or None."""
+    return headline_of(acc)
 
 
 def _latency_ms(r: dict) -> float:
@@ -123,7 +123,7 @@ def _latency_ms(r: dict) -> float:
 
 def markdown(results: list[dict], failed: list[dict]) -> str:
     lines = ["| artifact | device | delegate | threads | size (bytes) | p50 or mean latency (ms) | min (ms) | memory (MB) | "
-             "accuracy (person IoU / mIoU) | notes |", "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
+             f"accuracy ({headline_label()}) | notes |", "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in sorted(results, key=_latency_ms):
         acc = headline_accuracy(r.get("accuracy"))
         mem = r["memory_mb"].get("overall", r["memory_mb"].get("model_delta"))
@@ -142,7 +142,7 @@ def markdown(results: list[dict], failed: list[dict]) -> str:
 
 
 def plot(results: list[dict], path: Path) -> Path:
-    """Scatter of latency (x) vs accuracy (y: person IoU or mIoU; size in MB when no accuracy), marker area ~ size."""
+    """Scatter of latency (x) vs accuracy (y: the task's headline figure; size in MB when no accuracy), marker area ~ size."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -162,7 +162,7 @@ def plot(results: list[dict], path: Path) -> Path:
         ax.annotate(label, (x, y), fontsize=7, xytext=(6, 6 - 14 * (i % 2)), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_xlabel("latency, p50 or mean (ms, log scale)")
-    ax.set_ylabel("accuracy (person IoU / mIoU)" if have_acc else "model size (MB)")
+    ax.set_ylabel(f"accuracy ({headline_label()})" if have_acc else "model size (MB)")
     title = "accuracy vs latency (marker area ~ model size)" if have_acc else "size vs latency"
     ax.set_title(title + (f"\n{devices.pop()}" if one_device else ""), fontsize=10)
     ax.grid(True, alpha=0.3)

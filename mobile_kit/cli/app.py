@@ -16,18 +16,18 @@ import mobile_kit  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loa
 from mobile_kit.cli.output import print_json, print_kv, print_table, stderr
 from mobile_kit.errors import MobileKitError
 from mobile_kit.fileio import ensure_output_dir, ensure_output_file
+from mobile_kit.tasks import DEFAULT_TASK, builtins_help, headline_label, task_names, tasks_help
 
 app = typer.Typer(
     name="mobilekit",
-    help="Train compact person and body-part segmentation models and ship them to phones: "
+    help=f"Train compact segmentation models (tasks: {', '.join(task_names())}) and ship them to phones: "
     "train -> export (TFLite fp32/fp16/int8) -> eval -> bench -> predict.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 
-BUILTIN_HELP = ("Model: a run folder, .keras or .tflite, or builtin:person (the default, likeunet on portrait-248) / "
-                "builtin:parsing (likeunet on CCP, 8 body-part classes).")
+BUILTIN_HELP = f"Model: a run folder, .keras or .tflite, or {builtins_help()}."
 
 
 def _arch_names() -> str:
@@ -217,13 +217,13 @@ def _progress(quiet: bool):
 @user_errors
 def validate(
     data: Path = typer.Argument(..., help="Dataset folder with images/ and masks/ paired by file stem."),
-    task: str = typer.Option("person", "--task", help="person (binary masks/) | parsing (class ids in labels/)."),
+    task: str = typer.Option(DEFAULT_TASK, "--task", help=f"{tasks_help()}."),
     label_map: Optional[Path] = typer.Option(None, "--label-map", help="parsing: label map JSON or shipped name "
                                              "(ccp-8); every source id must be mapped."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ):
-    """Check a dataset: pairing, readable/complete files, binary masks (person) or mapped class ids (parsing),
-    mask sizes."""
+    """Check a dataset: pairing, readable/complete files, the task's ground truth (binary masks, or class ids
+    every one of which the label map maps), mask sizes."""
     from mobile_kit.data import validate_dataset
     from mobile_kit.tasks import get_task
 
@@ -243,11 +243,11 @@ def validate(
 def train(
     data: List[str] = typer.Option(..., "--data", help="Dataset [KIND:]PATH; repeat to mix several. The first is an "
                                    "images/ + masks/ folder whose val split picks the best epoch; KIND ccp reads "
-                                   "Clothing Co-Parsing labels as binary person (bags count as person). "
+                                   "Clothing Co-Parsing labels as binary foreground through the task's shipped "
+                                   "CCP label map (carried bags count as foreground). "
                                    "--task parsing: one images/ + labels/ folder."),
     out: Path = typer.Option(..., "--out", help="Run folder to write (model.keras, metadata.json, history.json, logs/)."),
-    task: str = typer.Option("person", "--task", help="What the model predicts: person (binary masks) | parsing "
-                             "(K classes from class-id PNGs in labels/, see --label-map)."),
+    task: str = typer.Option(DEFAULT_TASK, "--task", help=f"What the model predicts: {tasks_help()}."),
     label_map: Optional[Path] = typer.Option(None, "--label-map", help="parsing: JSON grouping the dataset's classes "
                                              "into model classes (classes, map, flip_pairs), or a shipped map's name: "
                                              "ccp-8 (CCP's 59 classes -> 8 body parts/garments), cihp-20."),
@@ -290,10 +290,10 @@ def train(
     unlabelled: Optional[Path] = typer.Option(None, "--unlabelled", help="Folder of photos trained on teacher "
                                               "labels only (needs --teacher)."),
     unlabelled_weight: float = typer.Option(1.0, min=0.0, help="Sampling weight of the --unlabelled photos."),
-    negatives: float = typer.Option(0.0, min=0.0, max=0.9, help="Fraction of each epoch that is person-free crops "
+    negatives: float = typer.Option(0.0, min=0.0, max=0.9, help="Fraction of each epoch that is foreground-free crops "
                                     "(background of labelled photos, empty masks). 0 = off."),
-    copy_paste: float = typer.Option(0.0, min=0.0, max=1.0, help="Probability of pasting a labelled person onto a "
-                                     "person-free background. 0 = off."),
+    copy_paste: float = typer.Option(0.0, min=0.0, max=1.0, help="Probability of pasting the labelled foreground of "
+                                     "one photo onto a foreground-free background. 0 = off."),
     boundary_weight: float = typer.Option(0.0, min=0.0, help="Weight of the cross-entropy over a Canny band around "
                                           "mask edges, added to the loss. 0 = off."),
     boundary_width: int = typer.Option(3, min=1, help="Half-width in model pixels of that band."),
@@ -305,7 +305,7 @@ def train(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ):
     """Train a segmentation model; the best epoch by the task's validation figure is kept
-    (person: person IoU; parsing: per-image mIoU)."""
+    (binary tasks: IoU of the foreground class; K-class tasks: per-image mIoU)."""
     from mobile_kit.recipe import RecipeConfig, TeacherSpec, parse_source
     from mobile_kit.training import train as train_fn
 
@@ -345,7 +345,7 @@ def train(
         rows["seconds"] = round(r.seconds, 1)
         if qat_epochs:
             rows.update({"QAT int8": res["qat"]["int8_artifact"],
-                         "QAT int8 val person IoU": res["qat"]["val_metrics_int8"].get("person_iou", "n/a")})
+                         f"QAT int8 val {headline_label()}": _headline(res["qat"]["val_metrics_int8"])})
         print_kv(f"trained {arch} -> {r.run_dir}", rows)
 
 
@@ -402,8 +402,8 @@ def qat(
         ops = d["op_report"]
         print_kv(f"QAT -> {r.run_dir}", {
             "QAT model": r.model_path, "int8 artifact": r.int8_artifact,
-            "val person IoU (QAT Keras)": r.val_metrics.get("person_iou", "n/a"),
-            "val person IoU (int8 TFLite)": r.int8_val_metrics.get("person_iou", "n/a"),
+            f"val {headline_label()} (QAT Keras)": _headline(r.val_metrics),
+            f"val {headline_label()} (int8 TFLite)": _headline(r.int8_val_metrics),
             "ops": ", ".join(f"{k} x{v}" for k, v in ops["op_counts"].items()),
             "float ops between quantize/dequantize": ", ".join(ops["float_ops"]) or "none"})
 
@@ -477,7 +477,8 @@ def eval_cmd(
     val_fraction: float = typer.Option(0.2, callback=_fraction, help="As in train: 0 <= f < 1."),
     seed: int = typer.Option(0, min=0, help="As in train: seed of the split (>= 0)."),
     threshold: Optional[float] = typer.Option(None, min=0.0, max=1.0,
-                                              help="p(person) threshold in 0..1 (default: the model's, 0.5)."),
+                                              help="p(foreground) threshold in 0..1 of binary tasks (default: "
+                                              "the model's, 0.5)."),
     input_norm: Optional[str] = typer.Option(None, help="Third-party .tflite: 0..1 | -1..1 | 0..255."),
     output_kind: Optional[str] = typer.Option(None, help="Third-party .tflite: softmax | sigmoid | logits."),
     limit: Optional[int] = typer.Option(None, min=1, help="Only the first N pairs."),
@@ -487,8 +488,8 @@ def eval_cmd(
 ):
     """Accuracy at each image's own resolution, as the model's task reports it.
 
-    person: person IoU (per image and pooled) and mIoU over {background, person}.
-    parsing: per-class IoU table, per-image mIoU over the classes present in ground truth or prediction
+    Binary tasks: IoU of the foreground class (per image and pooled) and mIoU over both classes.
+    K-class tasks: per-class IoU table, per-image mIoU over the classes present in ground truth or prediction
     (contest convention; --exclude drops classes), pixel accuracy."""
     import json as _json
 
@@ -589,7 +590,7 @@ def bench(
                       r["threads"], r["size_bytes"], lat["min"], lat.get("p50", "n/a"), lat.get("p90", lat.get("p95", "n/a")),
                       _headline(r.get("accuracy")), "; ".join(r.get("flags", []))])
     print_table(f"benchmark ({device})", ["artifact", "device", "delegate", "threads", "size_bytes", "min (us)",
-                                         "p50 (us)", "p90/p95 (us)", "person IoU / mIoU", "flags"], table)
+                                         "p50 (us)", "p90/p95 (us)", headline_label(), "flags"], table)
     for r in rows:
         if "error" in r:
             stderr.print(f"[red]failed[/] {r.get('device', {}).get('serial', '')} {r.get('delegate', '')}: {r['error']}",
@@ -648,7 +649,7 @@ def predict(
     effect: str = typer.Option("mask", help="mask | overlay | blur (portrait mode); multi-class models also "
                                "parts (colour overlay with legend) | labels (class-id PNG)."),
     sample: Optional[str] = typer.Option(None, help="Also segment a photo bundled with scikit-image (astronaut, camera)."),
-    threshold: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Foreground (person) probability "
+    threshold: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Foreground probability "
                                               "threshold in 0..1 (default: the model's, 0.5)."),
     tta: Optional[str] = typer.Option(None, "--tta", help="Test-time augmentation: flip | scales | flip+scales."),
     input_norm: Optional[str] = typer.Option(None, help="Third-party .tflite: 0..1 | -1..1 | 0..255."),
@@ -662,7 +663,7 @@ def predict(
     path first (use 'builtin' for the built-in model).
 
     A video (clip.mp4 --out out.mp4) is processed frame by frame with the apps' temporal smoothing
-    (EMA of p(person)); frames per second and flicker with and without smoothing are reported.
+    (EMA of p(foreground)); frames per second and flicker with and without smoothing are reported.
     """
     from mobile_kit.predict import predict as predict_fn
     from mobile_kit.video import is_video
@@ -683,7 +684,7 @@ def predict(
         print_json([r.to_dict() for r in res])
     else:
         print_table(f"predict ({seg.path.name}, {effect})", ["source", "size", "foreground %", "written"],
-                    [[r.source, f"{r.width}x{r.height}", f"{100 * r.person_fraction:.1f}", r.output]
+                    [[r.source, f"{r.width}x{r.height}", f"{100 * r.foreground_fraction:.1f}", r.output]
                      for r in res if r.error is None])
     bad = [r for r in res if r.error is not None]
     if bad:
@@ -700,17 +701,17 @@ def predict(
 def measure(
     model: Optional[Path] = typer.Argument(None, help="A multi-class (parsing) model, e.g. builtin:parsing, a run "
                                            "folder, .keras or .tflite."),
-    images: Optional[List[Path]] = typer.Argument(None, help="Photos (.jpg/.png), one person each."),
+    images: Optional[List[Path]] = typer.Argument(None, help="Photos (.jpg/.png), one subject each."),
     out: Path = typer.Option(..., "--out", help="Result file: .json (with the area assumption) or .csv "
                              "(one row per photo and part)."),
-    height_cm: Optional[float] = typer.Option(None, "--height-cm", help="The person's height in cm: adds an "
+    height_cm: Optional[float] = typer.Option(None, "--height-cm", help="The subject's height in cm: adds an "
                                               "approximate area in cm^2 per part (upright, whole body in frame, "
                                               "facing the camera; projected area, see mobile_kit/measure.py)."),
     tta: Optional[str] = typer.Option(None, "--tta", help="Test-time augmentation: flip | scales | flip+scales."),
     as_json: bool = typer.Option(False, "--json"),
     quiet: bool = typer.Option(False, "--quiet"),
 ):
-    """Each body part's area per photo: pixels, fraction of the photo and of the person, and with --height-cm
+    """Each body part's area per photo: pixels, fraction of the photo and of the body, and with --height-cm
     an approximate area in cm^2 (the body-part contest's product)."""
     from mobile_kit.measure import measure as measure_fn
     from mobile_kit.measure import write_results
@@ -729,8 +730,8 @@ def measure(
         print_json({"written": str(path), "photos": [r.to_dict() for r in res]})
         return
     parts = list(res[0].parts) if res else []
-    key = "area_cm2" if height_cm else "fraction_of_person"
-    print_table(f"part areas ({seg.path.name}; {'cm^2' if height_cm else '% of person'})", ["photo"] + parts,
+    key = "area_cm2" if height_cm else "fraction_of_body"
+    print_table(f"part areas ({seg.path.name}; {'cm^2' if height_cm else '% of body'})", ["photo"] + parts,
                 [[r.source] + [(f"{r.parts[p][key]:.0f}" if height_cm else f"{100 * r.parts[p][key]:.1f}")
                                for p in parts] for r in res])
     stderr.print(f"written: {path}")
@@ -756,7 +757,7 @@ def _predict_video(model, paths, out, effect, threshold, input_norm, output_kind
         print_kv(f"predict video ({seg.path.name}, {effect})", {
             "written": r.output, "frames": r.frames, "size": f"{r.width}x{r.height}", "source FPS": r.source_fps,
             "processing FPS": r.processing_fps, f"flicker raw (mean |dmask|)": r.flicker_raw,
-            f"flicker with EMA alpha={r.ema_alpha}": r.flicker_smoothed, "person %": 100 * r.person_fraction})
+            f"flicker with EMA alpha={r.ema_alpha}": r.flicker_smoothed, "foreground %": 100 * r.foreground_fraction})
 
 
 @app.command()
@@ -793,7 +794,7 @@ def import_cmd(
     offset: Optional[str] = typer.Option(None, help="See --scale."),
     channel_order: str = typer.Option("RGB", help="RGB | BGR."),
     output_kind: str = typer.Option("logits", help="softmax | sigmoid | logits."),
-    person_index: int = typer.Option(1, min=0, help="Output channel of the person class (0-based)."),
+    foreground_index: int = typer.Option(1, min=0, help="Output channel of the foreground class (0-based)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Photos for the parity check (default: scikit-image's)."),
     as_json: bool = typer.Option(False, "--json"),
     quiet: bool = typer.Option(False, "--quiet"),
@@ -818,7 +819,7 @@ def import_cmd(
         return vals[0] if len(vals) == 1 else vals
 
     r = import_onnx(model, out, scale=parse(scale, sc), offset=parse(offset, of), channel_order=channel_order,
-                    output_kind=output_kind, person_index=person_index, data=data, progress=_progress(quiet))
+                    output_kind=output_kind, foreground_index=foreground_index, data=data, progress=_progress(quiet))
     if as_json:
         print_json(r.to_dict())
     else:
@@ -911,9 +912,9 @@ def golden(
     if as_json:
         print_json({"manifest": str(path), "cases": m["cases"], "tolerances": m["tolerances"]})
     else:
-        print_table(f"golden vectors ({path})", ["case", "frame", "rotation", "mirror", "upright", "resize", "person %"],
+        print_table(f"golden vectors ({path})", ["case", "frame", "rotation", "mirror", "upright", "resize", "foreground %"],
                     [[c["name"], f"{c['frame_width']}x{c['frame_height']}", c["rotation_degrees"], c["mirror"],
-                      f"{c['width']}x{c['height']}", c["resize"], f"{100 * c['person_fraction']:.1f}"] for c in m["cases"]])
+                      f"{c['width']}x{c['height']}", c["resize"], f"{100 * c['foreground_fraction']:.1f}"] for c in m["cases"]])
 
 
 #: Exit statuses of an interrupted command (128 + SIGINT, 128 + SIGTERM).

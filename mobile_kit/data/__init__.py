@@ -1,4 +1,4 @@
-"""Datasets of photos with person masks: discovery, validation, augmentation, tf.data."""
+"""Datasets of photos with foreground masks or class-id maps: discovery, validation, augmentation, tf.data."""
 from mobile_kit.data.dataset import (
     IMAGE_EXTENSIONS,
     Pair,

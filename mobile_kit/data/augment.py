@@ -18,9 +18,9 @@ class AugmentConfig:
 
     crop_scale : fraction of the image area kept by random crop-and-resize; a
         crop may cut people at the frame edge, and their visible part stays
-        labelled person, which teaches partial bodies.
+        labelled foreground, which teaches partial bodies.
     zoom_out : (probability, min scale, max scale) of shrinking the photo into
-        a larger canvas of a random colour (a small person in a large frame).
+        a larger canvas of a random colour (a small subject in a large frame).
     """
 
     crop_prob: float = 0.8

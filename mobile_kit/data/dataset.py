@@ -5,7 +5,7 @@ business (:mod:`mobile_kit.tasks`): :func:`load_mask` reads binary masks,
 :func:`load_label` reads class-id maps (optionally through a label map).
 
 Binary masks are single-channel (or 3 equal channels) with 0 = background and 255 (or
-1) = person. A mask whose resolution differs from its image but has the same
+1) = foreground. A mask whose resolution differs from its image but has the same
 aspect ratio is resized to the image with nearest-neighbour interpolation (198
 of the 248 pairs of the portrait-248 set are like that); a different aspect
 ratio is an error.
@@ -95,7 +95,7 @@ def discover_pairs(root: str | Path, target_dirs: tuple[str, ...] = ("masks",)) 
     """Pair ``root/images/*`` with ``root/<target dir>/*`` by stem, without decoding.
 
     ``target_dirs`` lists the ground-truth folders the task accepts (first found wins):
-    ``("masks",)`` for binary person masks, ``("labels", "masks")`` for class-id maps.
+    ``("masks",)`` for binary foreground masks, ``("labels", "masks")`` for class-id maps.
 
     Returns
     -------
@@ -174,12 +174,12 @@ def load_image(path: str | Path, check_complete: bool = True) -> np.ndarray:
 
 
 def load_mask(path: str | Path, hw: tuple[int, int] | None = None, check_complete: bool = True) -> np.ndarray:
-    """Read a binary person mask, optionally resized to ``hw`` (nearest-neighbour).
+    """Read a binary foreground mask, optionally resized to ``hw`` (nearest-neighbour).
 
     Parameters
     ----------
     path : path
-        PNG/JPEG mask, 0 = background and 255 (or 1) = person.
+        PNG/JPEG mask, 0 = background and 255 (or 1) = foreground.
     hw : (int, int), optional
         Target ``(height, width)``: the image's resolution. Only a mask with the
         same aspect ratio (within :data:`ASPECT_TOLERANCE`) is resized.
@@ -298,7 +298,7 @@ def validate_dataset(root: str | Path, decode: bool = True, task=None) -> Valida
     root : path
         Folder with ``images/`` and ``masks/`` (or the task's ground-truth folder).
     task : mobile_kit.tasks.base.Task, optional
-        Decides the ground-truth folder and decoding (default: binary person masks).
+        Decides the ground-truth folder and decoding (default: the default task's, binary foreground masks).
     decode : bool
         Also decode every file (catches corrupt/truncated files, non-binary
         masks and mismatched sizes); ``False`` only pairs file names.

@@ -1,6 +1,6 @@
 """Mask, overlay and portrait-mode blur.
 
-All functions take the photo ``(H, W, 3)`` uint8 RGB and p(person)
+All functions take the photo ``(H, W, 3)`` uint8 RGB and p(foreground)
 ``(H, W)`` float32 in 0..1 at the photo's resolution, and return ``(H, W, 3)``
 uint8 RGB (or ``(H, W)`` uint8 for ``mask``).
 """
@@ -26,12 +26,12 @@ def feather(prob: np.ndarray, threshold: float = 0.5, radius_fraction: float = 0
 
 
 def mask_image(image: np.ndarray, prob: np.ndarray, threshold: float = 0.5) -> np.ndarray:
-    """Binary mask, 0 = background, 255 = person, ``(H, W)`` uint8."""
+    """Binary mask, 0 = background, 255 = foreground, ``(H, W)`` uint8."""
     return ((prob > threshold) * 255).astype(np.uint8)
 
 
 def overlay(image: np.ndarray, prob: np.ndarray, threshold: float = 0.5, color=(255, 40, 120), alpha: float = 0.5):
-    """Tint the person in ``color`` and draw the mask outline."""
+    """Tint the foreground in ``color`` and draw the mask outline."""
     m = prob > threshold
     out = image.astype(np.float32)
     out[m] = out[m] * (1 - alpha) + np.asarray(color, np.float32) * alpha
@@ -56,16 +56,16 @@ def _working_size(h: int, w: int, side: int = WORKING_SIDE) -> tuple[int, int]:
 
 def portrait_blur(image: np.ndarray, prob: np.ndarray, threshold: float = 0.5, blur_fraction: float = 0.02,
                   working_side: int = WORKING_SIDE):
-    """Portrait mode: blur the background, keep the person sharp, feathered edge.
+    """Portrait mode: blur the background, keep the subject sharp, feathered edge.
 
-    The background is blurred by normalized convolution (person pixels are
-    excluded from the blur, so no halo of the person's colours bleeds out),
+    The background is blurred by normalized convolution (foreground pixels are
+    excluded from the blur, so no halo of the subject's colours bleeds out),
     then composited under the feathered matte:
     ``out = a * image + (1 - a) * blurred_background``.
 
     The blur and the feathering run at a working resolution (longest side
     ``working_side``); the blurred background and the matte are upsampled
-    (bilinear) and composited with the photo at its full resolution, so person
+    (bilinear) and composited with the photo at its full resolution, so foreground
     pixels keep every original detail and the cost is that of one resize of
     the photo rather than of a Gaussian whose kernel grows with the photo.
     Photos no larger than ``working_side`` are processed exactly as the formula
@@ -76,9 +76,9 @@ def portrait_blur(image: np.ndarray, prob: np.ndarray, threshold: float = 0.5, b
     image : numpy.ndarray
         ``(H, W, 3)`` uint8 RGB.
     prob : numpy.ndarray
-        ``(H, W)`` float32 p(person) in 0..1, or any ``(h, w)``; it is resized.
+        ``(H, W)`` float32 p(foreground) in 0..1, or any ``(h, w)``; it is resized.
     threshold : float
-        p(person) above which a pixel is the person (0..1).
+        p(foreground) above which a pixel is foreground (0..1).
     blur_fraction : float
         Background Gaussian sigma as a fraction of the photo's longest side.
     working_side : int

@@ -1,4 +1,4 @@
-"""Temporal smoothing of person probabilities across video frames.
+"""Temporal smoothing of foreground probabilities across video frames.
 
 One definition for the toolkit (``mobilekit predict clip.mp4``) and the app
 cores (``android_demo/core`` ``Temporal.EMA_ALPHA``, ``ios_demo``
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Weight of the newest frame in the exponential moving average of p(person):
+#: Weight of the newest frame in the exponential moving average of p(foreground):
 #: ``s_t = EMA_ALPHA * p_t + (1 - EMA_ALPHA) * s_{t-1}``, ``s_0 = p_0``. 0.5 halves
 #: the flicker of a jittering mask at ~1 frame of lag (30 fps: ~33 ms).
 EMA_ALPHA = 0.5

@@ -1,9 +1,10 @@
 """Evaluate a segmenter on a dataset at each image's own resolution.
 
 What is measured is the model's task's business (:mod:`mobile_kit.tasks`):
-``person`` reports person IoU and mIoU over {background, person}; ``parsing``
-reports per-class IoU, per-image mIoU over the classes present and pixel
-accuracy. This module selects the images and hands them to the task.
+a binary task reports the IoU of its foreground class and mIoU over both
+classes; a K-class task reports per-class IoU, per-image mIoU over the
+classes present and pixel accuracy. This module selects the images and hands
+them to the task.
 """
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from pathlib import Path
 from mobile_kit.data.dataset import Pair, discover_pairs, split_pairs
 from mobile_kit.errors import DatasetError
 from mobile_kit.progress import NullProgress, Progress
-from mobile_kit.tasks.person import EvalResult, evaluate_pairs  # noqa: F401  (the person task's report, re-exported)
+from mobile_kit.tasks import DEFAULT_TASK, task_class
+
+#: The default task's result type (re-exported as ``mobile_kit.eval.EvalResult``).
+EvalResult = task_class(DEFAULT_TASK).result_type
 
 SPLITS = ("all", "train", "val")
 
@@ -42,7 +46,7 @@ def evaluate(segmenter, data: str | Path, split: str = "all", val_fraction: floa
     """Score a model on a dataset, comparing at each image's own resolution.
 
     Probabilities are upsampled bilinearly to the image's ``(H, W)`` and
-    decoded by the task (person: threshold, default the model's 0.5; parsing:
+    decoded by the task (binary: threshold, default the model's 0.5; K-class:
     argmax); ground truth is resized nearest-neighbour when its size differs.
 
     Parameters
@@ -62,7 +66,7 @@ def evaluate(segmenter, data: str | Path, split: str = "all", val_fraction: floa
 
     Returns
     -------
-    The task's result (``EvalResult`` for person, ``ParsingEvalResult`` for parsing), with
+    The task's result (its ``result_type``, e.g. :data:`EvalResult` for the default task), with
     ``to_dict()``, ``summary()`` and ``table()``.
 
     Raises

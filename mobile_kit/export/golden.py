@@ -14,9 +14,9 @@ file                content
 ``source_argb``     uint32 ``[frame_h, frame_w]``: the frame as the camera gives it
 ``input_tensor``    the artifact's input dtype ``[1, h, w, c]`` (NHWC): float32, or int8/uint8 quantized
 ``raw_output``      the artifact's output tensor as LiteRT returns it (not dequantized)
-``prob_model``      float32 ``[h, w]``: p(person) at model size
+``prob_model``      float32 ``[h, w]``: p(foreground) at model size
 ``class_map``       uint8 ``[h, w]``: argmax over classes (only when there are more than 2 classes)
-``prob_frame``      float32 ``[H, W]``: p(person) at the upright frame's size
+``prob_frame``      float32 ``[H, W]``: p(foreground) at the upright frame's size
 ``mask``            uint8 ``[H, W]``: 255 where ``prob_frame > threshold`` else 0
 ``composite_argb``  uint32 ``[H, W]``: portrait mode (background blur), alpha 0xFF
 ``class_map_frame`` uint8 ``[H, W]``: K-class models only: argmax of the class probabilities upsampled per channel
@@ -24,7 +24,7 @@ file                content
                     without its legend), alpha 0xFF
 ==================  =========================================================
 
-K-class (parsing) models (manifest ``task`` != ``person``, more than two labels; version 2): ``prob_model``
+K-class models (a multi-class task in the manifest's ``task``, more than two labels; version 2): ``prob_model``
 is the task's foreground ``1 - p(class 0)`` (what ``predict --effect blur`` of such a model uses) and the
 manifest's ``parts`` gives the palette and alpha of the overlay.
 
@@ -54,7 +54,7 @@ formulas is ``android_demo/GOLDEN.md``):
 5. **Normalise**: ``x = float32(pixel) * scale[c] + offset[c]`` in ``channel_order``.
 6. **Quantize** (int8/uint8 input tensor): ``q = clamp(floor(x / s + 0.5) + zp, qmin, qmax)``;
    **dequantize**: ``x = (q - zp) * s``.
-7. **Decode**: ``softmax`` -> channel ``person_index``; ``sigmoid`` (one channel)
+7. **Decode**: ``softmax`` -> channel ``foreground_index``; ``sigmoid`` (one channel)
    -> as is; ``logits`` -> softmax over channels (C > 1) or ``1 / (1 + exp(-z))``
    (C == 1). Class map = argmax over channels (lowest index wins ties).
 8. **Upsample** ``prob_model`` to ``(H, W)``: bilinear, half-pixel centres, edge clamp, float32.
@@ -330,7 +330,7 @@ def write_golden(bundle_dir: str | Path, artifact: str | Path | None = None, met
 
     from mobile_kit.effects.parts import parts_overlay
     from mobile_kit.effects.portrait import mask_image, portrait_blur
-    from mobile_kit.preprocess import (class_probabilities, person_probability, to_model_input,
+    from mobile_kit.preprocess import (class_probabilities, foreground_probability, to_model_input,
                                        upsample_probabilities, upsample_probability)
     from mobile_kit.tasks import task_of
 
@@ -348,7 +348,7 @@ def write_golden(bundle_dir: str | Path, artifact: str | Path | None = None, met
         raise ModelError(f"{art}: golden vectors need an NHWC input, found {spec.layout}")
     task = task_of(metadata)
     # K-class parsing: the task offers the parts effect -> class maps, foreground and parts overlay from the task
-    multi = task.num_classes > 2 and "parts" in task.effects
+    multi = task.multi_class and "parts" in task.effects
     run, tin, tout, runtime = RUNNERS[art.name](art)
     photos = list(photos) if photos is not None else default_photos()
     root = bundle_dir / GOLDEN_DIRNAME
@@ -379,7 +379,7 @@ def write_golden(bundle_dir: str | Path, artifact: str | Path | None = None, met
             probs_m = upsample_probabilities(probs_m, spec.input_hw)
             prob_m = task.foreground(probs_m).astype(np.float32)
         else:
-            prob_m = person_probability(yf[0], out_spec, spec.input_hw)
+            prob_m = foreground_probability(yf[0], out_spec, spec.input_hw)
             if prob_m.shape != spec.input_hw:
                 prob_m = upsample_probability(prob_m, spec.input_hw)
         prob_f = upsample_probability(prob_m, upright.shape[:2]).astype(np.float32)
@@ -394,7 +394,7 @@ def write_golden(bundle_dir: str | Path, artifact: str | Path | None = None, met
         if multi:
             _save(case_dir, "class_map", task.decode(probs_m), files, root)
         elif yf[0].size % (spec.height * spec.width) == 0 and yf[0].size // (spec.height * spec.width) > 2:
-            classes = yf[0].reshape(spec.height, spec.width, -1)  # a person model with extra labels: raw argmax
+            classes = yf[0].reshape(spec.height, spec.width, -1)  # a binary-task model with extra labels: raw argmax
             _save(case_dir, "class_map", np.argmax(classes, axis=-1).astype(np.uint8), files, root)
         _save(case_dir, "prob_frame", prob_f, files, root)
         _save(case_dir, "mask", mask, files, root)
@@ -412,7 +412,7 @@ def write_golden(bundle_dir: str | Path, artifact: str | Path | None = None, met
         cases.append({"name": ph.name, "source": ph.source, "frame_height": int(frame.shape[0]),
                       "frame_width": int(frame.shape[1]), "rotation_degrees": ph.rotation_degrees,
                       "mirror": ph.mirror, "height": h, "width": w, "resize": resize,
-                      "person_fraction": float(np.mean(mask > 0)), **effect_sigmas(h, w), **extra,
+                      "foreground_fraction": float(np.mean(mask > 0)), **effect_sigmas(h, w), **extra,
                       "files": files})
     pix = max(abs(float(s)) for s in (spec.scale if isinstance(spec.scale, tuple) else (spec.scale,)))
     in_tol = INPUT_PIXEL_LEVELS * pix * 1.0001 + 1e-6
@@ -435,7 +435,7 @@ def write_golden(bundle_dir: str | Path, artifact: str | Path | None = None, met
             "grayscale": "Y=(4899R+9617G+1868B+8192)>>14",
             "normalise": "x=float32(pixel)*scale[c]+offset[c], channel_order",
             "quantize": "q=clamp(floor(x/scale+0.5)+zero_point, qmin, qmax); dequantize x=(q-zero_point)*scale",
-            "decode": "softmax: channel person_index (K-class: foreground 1-p[0]); sigmoid: as is; logits: softmax (C>1) or 1/(1+exp(-z)); "
+            "decode": "softmax: channel foreground_index (K-class: foreground 1-p[0]); sigmoid: as is; logits: softmax (C>1) or 1/(1+exp(-z)); "
                       "class_map: argmax, lowest index on ties",
             "upsample": "bilinear half-pixel centres, edge clamp, float32, model size -> upright frame size",
             "mask": "255 if p > threshold else 0",

@@ -89,8 +89,8 @@ def import_onnx(
     offset: float | tuple = 0.0,
     channel_order: str = "RGB",
     output_kind: str = "logits",
-    person_index: int = 1,
-    labels: tuple[str, ...] = ("background", "person"),
+    foreground_index: int = 1,
+    labels: tuple[str, ...] | None = None,
     data: str | Path | None = None,
     name: str | None = None,
     progress: Progress = NullProgress(),
@@ -107,8 +107,9 @@ def import_onnx(
     scale, offset, channel_order
         The model's input normalisation (``pixel * scale + offset``, per
         channel if tuples) and channel order; recorded in metadata.
-    output_kind, person_index, labels
-        How to read the output (see :class:`~mobile_kit.specs.OutputSpec`).
+    output_kind, foreground_index, labels
+        How to read the output (see :class:`~mobile_kit.specs.OutputSpec`); ``labels`` default to the
+        default task's (:func:`mobile_kit.tasks.default_labels`).
     data : path, optional
         Photos for the parity check and onnx2tf's calibration file.
 
@@ -147,7 +148,11 @@ def import_onnx(
     nchw = shape[1] in (1, 3) and shape[3] not in (1, 3)
     c, h, w = (shape[1], shape[2], shape[3]) if nchw else (shape[3], shape[1], shape[2])
     spec = InputSpec(h, w, c, scale=scale, offset=offset, channel_order=channel_order)
-    out_spec = OutputSpec(kind=output_kind, labels=tuple(labels), person_index=person_index)
+    if labels is None:
+        from mobile_kit.tasks import default_labels
+
+        labels = default_labels()
+    out_spec = OutputSpec(kind=output_kind, labels=tuple(labels), foreground_index=foreground_index)
     imgs, img_src = parity_images(Path(data) if data else None)
     out_dir = Path(out_dir)
     with tempfile.TemporaryDirectory() as tmp:

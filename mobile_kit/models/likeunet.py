@@ -22,7 +22,7 @@ DECODER_FILTERS = (64, 32, 32, 32, 16)
 
 
 @register_arch("likeunet", multiple_of=32)
-def likeunet(spec: InputSpec, num_classes: int = 2, width_multiplier: float = 1.0, acnet: bool = False) -> keras.Model:
+def likeunet(spec: InputSpec, num_classes: int, width_multiplier: float = 1.0, acnet: bool = False) -> keras.Model:
     """Build LikeUnet.
 
     Parameters
@@ -30,7 +30,7 @@ def likeunet(spec: InputSpec, num_classes: int = 2, width_multiplier: float = 1.
     spec : InputSpec
         ``(H, W, C)`` input, H and W multiples of 32, C = 3 (RGB) or 1 (gray).
     num_classes : int
-        Softmax classes (2: background, person).
+        Softmax classes (the task's labels; :func:`mobile_kit.models.build_model` supplies the default).
     width_multiplier : float
         Scales every filter count (1.0 = the original).
     acnet : bool

@@ -1,6 +1,6 @@
 """MobileNetV2 encoder + LR-ASPP-style global-context head + cheap-skip decoder.
 
-A person segmenter sized for phones (about 47 M MACs, 75 K parameters and a
+A foreground segmenter sized for phones (about 47 M MACs, 75 K parameters and a
 ~135 KB int8 TFLite at 256x256, width 1.0), built only from ops that tensorflow-model-optimization
 0.8.1 quantizes to int8 and that XNNPACK and the TFLite GPU delegate run:
 ``Conv2D``, ``DepthwiseConv2D``, ``BatchNormalization`` (folded), ``ReLU6``,
@@ -49,7 +49,7 @@ STAGES = (
 HEAD_CHANNELS = 48
 #: BatchNorm momentum: 0.9 instead of Keras' 0.99. With depthwise layers and a
 #: high learning rate, 0.99 lags the fast-moving batch statistics so badly that
-#: the inference-mode model predicted no person at all after 4 epochs while the
+#: the inference-mode model predicted no foreground at all after 4 epochs while the
 #: training-mode model scored IoU 0.85 on the same photos (measured).
 BN_MOMENTUM = 0.9
 #: Encoder stages whose output feeds the decoder (at 1/4, 1/8); the stem output is the 1/2 skip.
@@ -101,7 +101,7 @@ def inverted_residual(x, expansion: int, out_ch: int, stride: int, kernel: int, 
 @register_arch("mbv2_lraspp", multiple_of=32)
 def mbv2_lraspp(spec: InputSpec, num_classes: int = 2, width_multiplier: float = 1.0,
                 acnet: bool = False) -> keras.Model:
-    """Build the MobileNetV2 + LR-ASPP-style person segmenter.
+    """Build the MobileNetV2 + LR-ASPP-style segmenter.
 
     Parameters
     ----------
@@ -109,7 +109,7 @@ def mbv2_lraspp(spec: InputSpec, num_classes: int = 2, width_multiplier: float =
         ``(H, W, C)`` input; H and W multiples of 32 (non-square allowed,
         e.g. 192x320), C = 3 (RGB) or 1 (gray).
     num_classes : int
-        Softmax classes (2: background, person).
+        Softmax classes (the task's labels; :func:`mobile_kit.models.build_model` supplies the default).
     width_multiplier : float
         Scales every channel count (rounded to multiples of 8, at least 8).
         See ``mobilekit inspect`` for the exact MACs of a built model.

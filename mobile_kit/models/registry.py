@@ -21,7 +21,7 @@ def register_arch(name: str, multiple_of: int = 32):
     return deco
 
 
-def build_model(name: str, input_spec: InputSpec, num_classes: int = 2, **options):
+def build_model(name: str, input_spec: InputSpec, num_classes: int | None = None, **options):
     """Build a registered architecture.
 
     Parameters
@@ -31,8 +31,9 @@ def build_model(name: str, input_spec: InputSpec, num_classes: int = 2, **option
     input_spec : InputSpec
         Input size and channels; height and width must be multiples of the
         architecture's total stride (32).
-    num_classes : int
-        Output channels of the softmax head (2 = background, person).
+    num_classes : int, optional
+        Output channels of the softmax head (default: the default task's class count,
+        :func:`mobile_kit.tasks.default_num_classes`).
 
     Returns
     -------
@@ -56,4 +57,8 @@ def build_model(name: str, input_spec: InputSpec, num_classes: int = 2, **option
             f"--input-size: architecture {name!r} needs height and width that are positive multiples of {m}, "
             f"found {input_spec.height}x{input_spec.width}"
         )
+    if num_classes is None:
+        from mobile_kit.tasks import default_num_classes
+
+        num_classes = default_num_classes()
     return fn(input_spec, num_classes, **options)

@@ -16,7 +16,7 @@ from mobile_kit.specs import InputSpec
 
 
 @register_arch("unet", multiple_of=32)
-def unet(spec: InputSpec, num_classes: int = 2, base_filters: int = 8, depth: int = 4, acnet: bool = False) -> keras.Model:
+def unet(spec: InputSpec, num_classes: int, base_filters: int = 8, depth: int = 4, acnet: bool = False) -> keras.Model:
     """Build a U-Net with ``depth`` down-sampling levels of ``base_filters * 2**level`` filters.
 
     Returns

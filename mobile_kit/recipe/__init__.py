@@ -14,8 +14,8 @@ flag                   default             effect
 ``--distill-weight``   0.5 with teacher    ``a`` in ``(1 - a) * GT + a * KD``
 ``--unlabelled``       none                folder of photos trained on teacher labels only
 ``--unlabelled-weight`` 1.0                sampling weight of the unlabelled photos
-``--negatives``        0.0                 fraction of each epoch that is person-free crops
-``--copy-paste``       0.0                 probability of pasting a labelled person on a background
+``--negatives``        0.0                 fraction of each epoch that is foreground-free crops
+``--copy-paste``       0.0                 probability of pasting a labelled foreground on a background
 ``--boundary-weight``  0.0                 weight of the CE over the Canny band around mask edges
 ``--boundary-width``   3                   half-width of that band in model pixels
 ``--epoch-size``       all train samples   samples drawn per epoch

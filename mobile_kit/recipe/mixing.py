@@ -1,6 +1,6 @@
 """Sample mixing for the training recipe: weighted sources, negatives, copy-paste, soft targets.
 
-Every training sample is a :class:`RecipeSample`: a photo, its binary person
+Every training sample is a :class:`RecipeSample`: a photo, its binary foreground
 mask, the teacher's probability (or none) and whether the mask is a real label.
 Each epoch draws a fixed number of samples from the pools with probabilities
 given by the source weights, augments photo, mask and teacher map together
@@ -20,7 +20,7 @@ from mobile_kit.preprocess import to_model_input
 from mobile_kit.specs import InputSpec
 
 #: Target channels written by :func:`encode_target`.
-TARGET_CHANNELS = ("person", "labelled", "teacher", "boundary_band")
+TARGET_CHANNELS = ("foreground", "labelled", "teacher", "boundary_band")
 
 
 @dataclass
@@ -34,14 +34,14 @@ class RecipeSample:
     labelled: bool
 
 
-def person_free_crop(mask: np.ndarray, rng: np.random.Generator, min_side: int = 48, min_frac: float = 0.25,
+def foreground_free_crop(mask: np.ndarray, rng: np.random.Generator, min_side: int = 48, min_frac: float = 0.25,
                      margin: int = 4, tries: int = 300) -> tuple[int, int, int, int] | None:
-    """The largest of ``tries`` random rectangles that holds no person pixel (after ``margin`` px dilation).
+    """The largest of ``tries`` random rectangles that holds no foreground pixel (after ``margin`` px dilation).
 
     Parameters
     ----------
     mask : numpy.ndarray
-        ``(H, W)`` uint8 {0, 1} person mask.
+        ``(H, W)`` uint8 {0, 1} foreground mask.
     min_side : int
         Smallest crop side in pixels.
     min_frac : float
@@ -50,7 +50,7 @@ def person_free_crop(mask: np.ndarray, rng: np.random.Generator, min_side: int =
     Returns
     -------
     (y, x, h, w) or None
-        ``None`` when no person-free rectangle of that size was found.
+        ``None`` when no foreground-free rectangle of that size was found.
     """
     h, w = mask.shape
     m = cv2.dilate(mask, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)) if margin else mask
@@ -71,16 +71,16 @@ def person_free_crop(mask: np.ndarray, rng: np.random.Generator, min_side: int =
 
 
 def negatives_from(samples: list[RecipeSample], rng: np.random.Generator, min_side: int = 48) -> list[RecipeSample]:
-    """Person-free crops (empty masks, teacher = empty) of the background of labelled photos.
+    """Foreground-free crops (empty masks, teacher = empty) of the background of labelled photos.
 
-    At most one crop per photo (the largest found by :func:`person_free_crop`,
+    At most one crop per photo (the largest found by :func:`foreground_free_crop`,
     sides >= ``min_side`` px); unlabelled photos give none.
     """
     out = []
     for s in samples:
         if not s.labelled:
             continue
-        r = person_free_crop(s.mask, rng, min_side=min_side)
+        r = foreground_free_crop(s.mask, rng, min_side=min_side)
         if r is None:
             continue
         y, x, h, w = r
@@ -91,9 +91,9 @@ def negatives_from(samples: list[RecipeSample], rng: np.random.Generator, min_si
 
 
 def copy_paste(image: np.ndarray, mask: np.ndarray, background: np.ndarray) -> np.ndarray:
-    """Paste the person of ``image`` (where ``mask`` is 1) onto ``background`` resized to the same size.
+    """Paste the foreground of ``image`` (where ``mask`` is 1) onto ``background`` resized to the same size.
 
-    Returns the composite ``(H, W, 3)`` uint8; the person mask is unchanged
+    Returns the composite ``(H, W, 3)`` uint8; the foreground mask is unchanged
     (Ghiasi et al., "Simple Copy-Paste is a Strong Data Augmentation Method",
     CVPR 2021, with a hard mask).
     """
@@ -123,10 +123,10 @@ def boundary_band(mask: np.ndarray, width: int) -> np.ndarray:
 
 
 def encode_target(mask: np.ndarray, teacher: np.ndarray | None, labelled: bool, band_width: int) -> np.ndarray:
-    """Stack the training target ``(h, w, 4)`` float32: person {0,1}, labelled {0,1}, teacher 0..1, band {0,1}.
+    """Stack the training target ``(h, w, 4)`` float32: foreground {0,1}, labelled {0,1}, teacher 0..1, band {0,1}.
 
     With no teacher the teacher channel repeats the label (no distillation
-    signal); an unlabelled sample has person = band = 0 and labelled = 0.
+    signal); an unlabelled sample has foreground = band = 0 and labelled = 0.
     """
     m = mask.astype(np.float32)
     t = m if teacher is None else teacher.astype(np.float32) / 255.0

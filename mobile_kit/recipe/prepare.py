@@ -101,7 +101,7 @@ def load_recipe_data(primary: SourceSpec, cfg: RecipeConfig, spec: InputSpec, va
         min_side = max(8, min(48, min(spec.height, spec.width) // 4))  # 48 px at 256: not a smear when resized
         pools["negatives"] = negatives_from(labelled, rng, min_side)
         if not pools["negatives"]:
-            raise DatasetError("--negatives/--copy-paste: expected person-free background regions in the labelled "
+            raise DatasetError("--negatives/--copy-paste: expected foreground-free background regions in the labelled "
                                "photos, found none large enough")
         weights["negatives"] = 0.0  # drawn as a fixed fraction, see recipe_batches
     return RecipeData(spec, pools, weights, val_by, {k: len(v) for k, v in pools.items()})
@@ -111,7 +111,7 @@ def recipe_batches(data: RecipeData, cfg: RecipeConfig, batch_size: int, seed: i
                    aug: AugmentConfig | None):
     """One epoch as a ``tf.data.Dataset`` of ``(x (B,h,w,C), y (B,h,w,4))`` float32 batches.
 
-    ``cfg.negatives`` of the draws are person-free crops; the rest are drawn
+    ``cfg.negatives`` of the draws are foreground-free crops; the rest are drawn
     from the other pools with probability proportional to their weights.
     """
     import tensorflow as tf
@@ -189,8 +189,8 @@ def attach_recipe(prep, data, cfg: RecipeConfig, loss: str, val_fraction: float,
     if cfg.unlabelled:
         info["unlabelled_licence"] = _licence_of(cfg.unlabelled)
     if any(s.kind == "ccp" for s in cfg.extra_sources):
-        from mobile_kit.recipe.sources import CCP_CARRIED_AS_PERSON
+        from mobile_kit.recipe.sources import source_label_map
 
-        info["ccp_bag_purse_wallet_as_person"] = CCP_CARRIED_AS_PERSON
+        info["ccp_label_map"] = source_label_map("ccp").name  # its description records which classes are foreground
     prep.steps_per_epoch = math.ceil(n / batch_size)
     return info

@@ -2,17 +2,17 @@
 
 A source is written ``[KIND:]PATH`` on the command line:
 
-- ``PATH`` or ``masks:PATH`` -- ``images/`` + ``masks/`` (binary person masks,
-  the layout :func:`mobile_kit.data.validate_dataset` checks);
+- ``PATH`` or ``masks:PATH`` -- ``images/`` + ``masks/`` (binary foreground
+  masks, the layout :func:`mobile_kit.data.validate_dataset` checks);
 - ``ccp:PATH`` -- Clothing Co-Parsing (``images/*.jpg`` + ``labels/*.png`` with
-  class ids 0..58): read as *binary person*, every non-zero class is person.
+  class ids 0..58): read as *binary foreground* through the label map the task
+  declares for it (:attr:`mobile_kit.tasks.base.Task.source_label_maps`, a
+  shipped map in ``mobile_kit/tasks/label_maps/``): a source class mapped to a
+  non-zero model class is foreground.
 
-Carried bags, purses and wallets (CCP classes ``bag``, ``purse``, ``wallet``)
-**count as person**: they are held by or hang from the subject and move with
-them, and the portrait-248 masks (made with remove.bg) keep held objects in the
-foreground too; labelling them background would teach the model to punch holes
-into the subject that a portrait-mode blur then shows. See
-:data:`CCP_CARRIED_AS_PERSON`.
+Which CCP classes are foreground is data, not code: the default task's map
+says every non-``null`` class is, carried bags, purses and wallets included,
+and its ``description`` records why.
 
 Every labelled source is split with the same deterministic rule as training
 (:func:`mobile_kit.data.split_pairs`, ``val_fraction`` and ``seed``): only its
@@ -27,11 +27,7 @@ import cv2
 import numpy as np
 
 from mobile_kit.data.dataset import Pair, load_image, load_pair, split_pairs, validate_dataset
-from mobile_kit.errors import DatasetError, UnknownNameError
-
-#: CCP classes carried by the subject; ``True``: they are labelled person (see the module docstring).
-CCP_CARRIED_AS_PERSON = True
-CCP_CARRIED_CLASSES = ("bag", "purse", "wallet")
+from mobile_kit.errors import DatasetError, MobileKitError, UnknownNameError
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
@@ -71,13 +67,44 @@ def parse_source(text: str, weight: float = 1.0) -> SourceSpec:
     return SourceSpec(kind, path, float(weight))
 
 
-def ccp_person_ids(classes_json: Path, carried_as_person: bool = CCP_CARRIED_AS_PERSON) -> np.ndarray:
-    """Class ids of CCP that are person: every non-zero id, minus bag/purse/wallet unless ``carried_as_person``."""
+def source_label_map(kind: str, task: str | None = None):
+    """The shipped label map that reads source ``kind`` as ``task``'s binary targets (default: the default task).
+
+    Raises
+    ------
+    MobileKitError
+        If the task declares no label map for that source kind.
+    """
+    from mobile_kit.tasks import DEFAULT_TASK, task_class
+    from mobile_kit.tasks.label_map import load_label_map
+
+    cls = task_class(task or DEFAULT_TASK)
+    if kind not in cls.source_label_maps:
+        raise MobileKitError(f"--data {kind}:PATH: the {cls.name} task declares no label map for {kind} sources "
+                             f"(it has: {', '.join(sorted(cls.source_label_maps)) or 'none'})")
+    return load_label_map(cls.source_label_maps[kind])
+
+
+def ccp_foreground_ids(classes_json: Path, label_map=None) -> np.ndarray:
+    """Source class ids of CCP that are foreground: those ``label_map`` maps to a non-zero model class.
+
+    Parameters
+    ----------
+    classes_json : path
+        The dataset's ``classes.json`` (source class names in id order).
+    label_map : LabelMap, optional
+        Default: :func:`source_label_map` of ``ccp`` (the default task's shipped map).
+
+    Returns
+    -------
+    numpy.ndarray
+        int32 class ids, ascending.
+    """
     import json
 
+    lm = label_map if label_map is not None else source_label_map("ccp")
     names = json.loads(Path(classes_json).read_text())["classes"]
-    return np.array([i for i, n in enumerate(names)
-                     if i != 0 and (carried_as_person or n not in CCP_CARRIED_CLASSES)], dtype=np.int32)
+    return np.array([i for i, n in enumerate(names) if lm.mapping.get(n, 0) != 0], dtype=np.int32)
 
 
 def _ccp_pairs(root: Path) -> list[Pair]:
@@ -91,8 +118,8 @@ def _ccp_pairs(root: Path) -> list[Pair]:
     return pairs
 
 
-def load_ccp_pair(pair: Pair, person_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A CCP photo (``(H, W, 3)`` uint8 RGB) and its binary person mask (``(H, W)`` uint8 {0, 1}).
+def load_ccp_pair(pair: Pair, foreground_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A CCP photo (``(H, W, 3)`` uint8 RGB) and its binary foreground mask (``(H, W)`` uint8 {0, 1}).
 
     Raises
     ------
@@ -106,7 +133,7 @@ def load_ccp_pair(pair: Pair, person_ids: np.ndarray) -> tuple[np.ndarray, np.nd
                            f"{'an unreadable file' if lab is None else f'shape {lab.shape}'}")
     if lab.shape != img.shape[:2]:
         raise DatasetError(f"{pair.mask}: expected the photo's size {img.shape[:2]}, found {lab.shape}")
-    return img, np.isin(lab, person_ids).astype(np.uint8)
+    return img, np.isin(lab, foreground_ids).astype(np.uint8)
 
 
 def _masks_pairs(root: Path) -> list[Pair]:
@@ -116,7 +143,7 @@ def _masks_pairs(root: Path) -> list[Pair]:
 
 
 def _ccp_loader(root: Path):
-    ids = ccp_person_ids(root / "classes.json")
+    ids = ccp_foreground_ids(root / "classes.json")
     return lambda p: load_ccp_pair(p, ids)
 
 

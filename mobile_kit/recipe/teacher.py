@@ -45,7 +45,7 @@ def open_teacher(spec: TeacherSpec, num_threads: int | None = 2):
 
 def teacher_probabilities(segmenter, images: list[np.ndarray], progress: Progress = NullProgress(),
                           label: str = "teacher") -> list[np.ndarray]:
-    """p(person) of the teacher for each photo, at the photo's resolution.
+    """p(foreground) of the teacher for each photo, at the photo's resolution.
 
     Parameters
     ----------

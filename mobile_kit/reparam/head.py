@@ -8,7 +8,7 @@ Samsung GPUs). For two classes the sigmoid head is exact:
 
 so the final 1x1 (or kxk) convolution producing the logits ``z`` is replaced
 by one output channel with kernel ``w1 - w0`` and bias ``b1 - b0`` followed
-by a sigmoid: p(person) is unchanged. With more than two classes no single
+by a sigmoid: p(foreground) is unchanged. With more than two classes no single
 sigmoid channel reproduces the softmax (each class's probability depends on
 all logits), so only ``logits`` (argmax on device) is offered there.
 """
@@ -49,10 +49,10 @@ def swap_head(model, head: str, out_spec: OutputSpec) -> tuple[keras.Model, Outp
         Ends in ``Conv2D`` logits + softmax over the channel axis (NHWC);
         not modified.
     head : {"softmax", "sigmoid", "logits"}
-        ``sigmoid``: 2 classes only, one channel p(person) (exact).
+        ``sigmoid``: 2 classes only, one channel p(foreground) (exact).
         ``logits``: the raw scores, C channels (argmax / softmax on device).
     out_spec : OutputSpec
-        The model's current contract (labels, person channel, threshold).
+        The model's current contract (labels, foreground channel, threshold).
 
     Returns
     -------
@@ -84,11 +84,11 @@ def swap_head(model, head: str, out_spec: OutputSpec) -> tuple[keras.Model, Outp
                 "classes each probability depends on all logits, so no per-class sigmoid reproduces the softmax; "
                 "use --head logits and take the argmax on device"
             )
-        pi = out_spec.person_index
+        pi = out_spec.foreground_index
         new_k = (k[..., pi] - k[..., 1 - pi])[..., None].astype(np.float64)
         new_b = np.array([b[pi] - b[1 - pi]], np.float64)
         cfg.update(filters=1, activation="sigmoid", use_bias=True, name="head_sigmoid")
-        spec = OutputSpec(kind="sigmoid", labels=(out_spec.labels[pi],), person_index=0, threshold=out_spec.threshold)
+        spec = OutputSpec(kind="sigmoid", labels=(out_spec.labels[pi],), foreground_index=0, threshold=out_spec.threshold)
     else:
         new_k, new_b = k.astype(np.float64), b.astype(np.float64)
         cfg.update(activation="linear", use_bias=True, name="head_logits")

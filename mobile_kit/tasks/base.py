@@ -27,6 +27,18 @@ class Task:
         Validation figure (history key) that picks the best epoch.
     effects : tuple of str
         ``predict --effect`` choices.
+    help : str
+        What the task's ground truth is, for the CLI's ``--task`` help.
+    builtin, builtin_help : str or None, str
+        Folder under ``mobile_kit/assets/`` of the task's packaged model (``builtin:<name>``; None: none ships)
+        and what that model is.
+    headline_metric, headline_label : str
+        Key of the figure reports lead with in the task's eval summary / validation figures, and its readable name.
+    result_type : type or None
+        What :meth:`evaluate` returns (``to_dict()``, ``summary()``, ``table()``, ``headline``).
+    source_label_maps : dict
+        Training-recipe source kind (``--data KIND:PATH``) -> shipped label map that reads that source as this
+        task's targets (``mobile_kit/tasks/label_maps/<name>.json``).
     """
 
     name = "task"
@@ -37,15 +49,27 @@ class Task:
     primary_metric = "val_score"
     effects: tuple[str, ...] = ()
     description = "segmentation"
+    help = "segmentation masks"
+    builtin: str | None = None
+    builtin_help = ""
+    headline_metric = "miou"
+    headline_label = "mIoU"
+    source_label_maps: dict[str, str] = {}
+    result_type: type | None = None
 
     @property
     def num_classes(self) -> int:
         return len(self.labels)
 
+    @property
+    def multi_class(self) -> bool:
+        """True when outputs decode to class maps (more than two classes), False for binary foreground tasks."""
+        return self.num_classes > 2
+
     # --- contract -------------------------------------------------------------------------------------------
     def output_spec(self) -> OutputSpec:
         """The softmax output contract of a freshly trained model."""
-        return OutputSpec(kind="softmax", labels=self.labels, person_index=self.num_classes - 1, threshold=0.5)
+        return OutputSpec(kind="softmax", labels=self.labels, foreground_index=self.num_classes - 1, threshold=0.5)
 
     def config(self) -> dict:
         """What metadata stores as ``task`` (schema v2)."""
@@ -87,6 +111,17 @@ class Task:
     def decode(self, probs: np.ndarray, threshold: float = 0.5) -> np.ndarray:
         """Class map ``(H, W)`` uint8 from class probabilities ``(H, W, C)``."""
         return np.argmax(probs, axis=-1).astype(np.uint8)
+
+    def foreground(self, probs: np.ndarray) -> np.ndarray:
+        """Foreground probability ``(H, W)`` from class probabilities ``(H, W, C)``: ``1 - p(class 0)``
+        (class 0 = background), what single-mask consumers (portrait effects, video, teachers) use."""
+        return 1.0 - probs[..., 0]
+
+    def foreground_probability(self, output: np.ndarray, out_spec: OutputSpec, input_hw) -> np.ndarray:
+        """Foreground probability ``(h, w)`` float32 from one raw model output (see :meth:`foreground`)."""
+        from mobile_kit.preprocess import class_probabilities
+
+        return self.foreground(class_probabilities(output, out_spec, input_hw)).astype(np.float32)
 
     def evaluate(self, segmenter, pairs, threshold=None, progress=None, **options):
         raise NotImplementedError

@@ -118,6 +118,12 @@ class ParsingTask(Task):
     primary_metric = "val_miou"
     effects = ("parts", "labels", "mask", "overlay", "blur")
     description = "human parsing"
+    help = "K classes from class-id PNGs in labels/, see --label-map"
+    builtin = "builtin_parsing"  # likeunet trained on CCP with the ccp-8 grouping
+    builtin_help = "likeunet on CCP, 8 body-part classes"
+    headline_metric = "miou"
+    headline_label = "mIoU"
+    result_type = ParsingEvalResult
 
     def __init__(self, label_map=None, labels=None, data=None, flip_pairs=None, source_classes=None):
         if label_map is not None and not isinstance(label_map, LabelMap):
@@ -140,9 +146,9 @@ class ParsingTask(Task):
         self._lut = label_map.lut(self.source_classes) if label_map is not None else None
 
     def output_spec(self) -> OutputSpec:
-        # person_index: the channel single-mask consumers (portrait effects, v1 apps) read; for parsing the
-        # "person" is every non-background class, which the effects compute from all channels.
-        return OutputSpec(kind="softmax", labels=self.labels, person_index=min(1, len(self.labels) - 1),
+        # foreground_index: the channel single-mask consumers of a binary contract (v1 apps) read; for parsing the
+        # foreground (the person) is every non-background class, which the effects compute from all channels.
+        return OutputSpec(kind="softmax", labels=self.labels, foreground_index=min(1, len(self.labels) - 1),
                           threshold=0.5, label_map=self.label_map())
 
     def label_map(self) -> dict | None:

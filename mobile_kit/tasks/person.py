@@ -113,8 +113,17 @@ class PersonTask(Task):
     primary_metric = "val_person_iou"
     effects = ("mask", "overlay", "blur")
     description = "person segmentation"
-    person_index = 1
+    help = "binary masks in masks/"
+    builtin = "builtin"  # likeunet trained on portrait-248 (the default built-in model)
+    builtin_help = "likeunet on portrait-248"
+    headline_metric = "person_iou"
+    headline_label = "person IoU"
+    foreground_index = 1
+    multi_class = False
+    result_type = EvalResult
     supports_recipe = True  # mobile_kit.recipe (multi-dataset, distillation, ...) builds binary person targets
+    #: ``--data ccp:PATH`` reads Clothing Co-Parsing as binary person (carried bags count as person, see the map)
+    source_label_maps = {"ccp": "ccp-person"}
 
     def __init__(self, label_map=None, data=None, **config):
         from mobile_kit.errors import MobileKitError
@@ -124,7 +133,7 @@ class PersonTask(Task):
                                  "the person task has the fixed labels background, person")
 
     def output_spec(self) -> OutputSpec:
-        return OutputSpec(kind="softmax", labels=LABELS, person_index=1, threshold=0.5)
+        return OutputSpec(kind="softmax", labels=LABELS, foreground_index=1, threshold=0.5)
 
     def config(self) -> dict:
         return {"name": self.name}
@@ -135,7 +144,7 @@ class PersonTask(Task):
         return load_mask(path, hw, check_complete)
 
     def dice_channels(self):
-        return (self.person_index,)
+        return (self.foreground_index,)
 
     def val_score(self, probs: np.ndarray, y: np.ndarray, thr: float = 0.5) -> float:
         from mobile_kit.eval.metrics import binary_iou
@@ -143,11 +152,18 @@ class PersonTask(Task):
         return float(np.mean([binary_iou(p[..., 1] > thr, m[..., 0] > 0.5) for p, m in zip(probs, y)]))
 
     def decode(self, probs: np.ndarray, threshold: float = 0.5) -> np.ndarray:
-        return (probs[..., self.person_index] > threshold).astype(np.uint8)
+        return (probs[..., self.foreground_index] > threshold).astype(np.uint8)
 
     def foreground(self, probs: np.ndarray) -> np.ndarray:
         """p(person) ``(H, W)`` from class probabilities ``(H, W, 2)``."""
-        return probs[..., self.person_index]
+        return probs[..., self.foreground_index]
+
+    def foreground_probability(self, output: np.ndarray, out_spec: OutputSpec, input_hw) -> np.ndarray:
+        """p(person) ``(h, w)`` float32 from one raw output: the contract's ``foreground_index`` channel (or the
+        single sigmoid/logistic channel), as the demo apps decode it."""
+        from mobile_kit.preprocess import foreground_probability
+
+        return foreground_probability(output, out_spec, input_hw)
 
     def val_figures(self, segmenter, pairs, progress: Progress = NullProgress()) -> dict:
         """Validation person IoU / mIoU at each image's own resolution (stored in metadata ``metrics.val``)."""
@@ -169,5 +185,5 @@ class PersonTask(Task):
     def from_metadata(cls, metadata) -> "PersonTask":
         t = cls()
         out = metadata.output  # third-party models may hold the person in another channel; 1 channel -> (1-p, p)
-        t.person_index = out.person_index if len(out.labels) > 1 else 1
+        t.foreground_index = out.foreground_index if len(out.labels) > 1 else 1
         return t

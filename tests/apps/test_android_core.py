@@ -84,7 +84,7 @@ def test_golden_check_fails_on_a_wrong_normalisation(java_core, builtin_bundles,
 @pytest.mark.slow
 def test_golden_check_fails_on_wrong_person_channel(java_core, builtin_bundles, tmp_path):
     rc, rep = golden_check(java_core, _tampered(builtin_bundles["fp32"], tmp_path,
-                                                lambda m: m["output"].update(person_index=0)))
+                                                lambda m: m["output"].update(foreground_index=0)))
     assert rc == 1 and any("prob_model_max_abs" in f for f in rep["bundles"][0]["failures"])
 
 
@@ -134,10 +134,10 @@ def test_core_follows_another_contract(java_core, tmp_path):
     mean, std = np.array([123.7, 116.3, 103.5]), np.array([58.4, 57.1, 57.4])
     bgr = _synthetic_bundle(tmp_path, "bgr3", InputSpec(64, 96, 3, scale=tuple(1 / std), offset=tuple(-mean / std),
                                                         channel_order="BGR"),
-                            OutputSpec("softmax", ("background", "person", "hair"), person_index=1, threshold=0.4),
+                            OutputSpec("softmax", ("background", "person", "hair"), foreground_index=1, threshold=0.4),
                             3, "tflite-fp32")
     gray = _synthetic_bundle(tmp_path, "gray", InputSpec(96, 64, 1, scale=2 / 255, offset=-1.0),
-                             OutputSpec("softmax", ("background", "person"), person_index=1), 2, "tflite-int8",
+                             OutputSpec("softmax", ("background", "person"), foreground_index=1), 2, "tflite-int8",
                              int8_io="int8", skip_parity=True)
     m = json.loads((bgr / "golden" / "manifest.json").read_text())
     case = m["cases"][0]

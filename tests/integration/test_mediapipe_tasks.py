@@ -58,7 +58,7 @@ def builtin_exports(tmp_path_factory):
 
 def _compare(result) -> dict:
     ours = load_segmenter(result.artifact, num_threads=2)
-    spec, person = ours.input_spec, ours.output_spec.person_index
+    spec, person = ours.input_spec, ours.output_spec.foreground_index
     imgs, _ = photos()
     worst, inter, union = 0.0, 0, 0
     for img in imgs:

@@ -36,4 +36,4 @@ def test_builtin_parsing_chain_on_ccp(tmp_path):
     assert pred[0]["class_fractions"]["background"] < 0.9 and (tmp_path / "p" / f"{photo.stem}_parts.png").is_file()
     run("measure", art, photo, "--height-cm", 170, "--out", tmp_path / "areas.json")
     areas = json.loads((tmp_path / "areas.json").read_text())["photos"][0]
-    assert 300 < areas["person_height_px"] <= 832 and areas["parts"]["skin"]["area_cm2"] > 100
+    assert 300 < areas["body_height_px"] <= 832 and areas["parts"]["skin"]["area_cm2"] > 100

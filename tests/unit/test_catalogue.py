@@ -145,7 +145,7 @@ def world(tiny_run, tmp_path_factory):
     # a 2-channel softmax artifact next to sigmoid metadata (the wrong pair of a half-finished write)
     (w / "wrong_pair").mkdir()
     shutil.copy(tfl, w / "wrong_pair" / "model.tflite")
-    ModelMetadata(input=InputSpec(32, 32, 3), output=OutputSpec(kind="sigmoid", labels=("person",), person_index=0),
+    ModelMetadata(input=InputSpec(32, 32, 3), output=OutputSpec(kind="sigmoid", labels=("person",), foreground_index=0),
                   name="tiny", arch="likeunet").save(w / "wrong_pair" / "metadata.json")
     # report inputs of the wrong shape
     for name, doc in {"list12": [1, 2], "num": 42, "nulls": [None], "err5": {"results": [{"error": 5}]},
@@ -318,7 +318,7 @@ CASES = [
     C("qat-epochs-0", "qat {run} --data {ds} --out {tmp}/q --epochs 0", 2, "--epochs"),
     C("qat-lr-0", "qat {run} --data {ds} --out {tmp}/q --lr 0", 2, "--lr"),
     C("import-channel-order", "import {w}/fake.onnx --out {tmp}/i --channel-order XYZ", 2, "XYZ", "BGR, RGB"),
-    C("import-person-index", "import {w}/fake.onnx --out {tmp}/i --person-index -1", 2, "--person-index"),
+    C("import-foreground-index", "import {w}/fake.onnx --out {tmp}/i --foreground-index -1", 2, "--foreground-index"),
     C("import-out-file", "import {w}/fake.onnx --out {w}/afile", 2, "--out", "existing file"),
     C("import-fake-onnx", "import {w}/fake.onnx --out {tmp}/i", 2, "fake.onnx"),
     C("quickstart-out-file", "quickstart --out {w}/afile", 2, "--out", "existing file"),

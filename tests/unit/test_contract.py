@@ -90,9 +90,9 @@ def test_normalization_options_follow_the_input_contract():
     assert np.allclose((px - mean[1]) / std[1], px * spec.scale[1] + spec.offset[1])
     # MediaPipe applies the declared activation itself: only raw logits need one
     assert mediapipe_activation(OutputSpec("softmax"), 2) == "NONE"
-    assert mediapipe_activation(OutputSpec("sigmoid", labels=("person",), person_index=0), 1) == "NONE"
+    assert mediapipe_activation(OutputSpec("sigmoid", labels=("person",), foreground_index=0), 1) == "NONE"
     assert mediapipe_activation(OutputSpec("logits"), 2) == "SOFTMAX"
-    assert mediapipe_activation(OutputSpec("logits", labels=("person",), person_index=0), 1) == "SIGMOID"
+    assert mediapipe_activation(OutputSpec("logits", labels=("person",), foreground_index=0), 1) == "SIGMOID"
 
 
 def _segmenter_activation(md: dict, artifact) -> int:

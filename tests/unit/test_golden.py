@@ -128,6 +128,7 @@ def test_bundle_export_writes_golden_from_the_artifact(tiny_bundle):
         assert np.array_equal(it.get_tensor(it.get_output_details()[0]["index"]), read_array(g, f["raw_output"]))
         prob = read_array(g, f["prob_frame"])
         assert np.array_equal(read_array(g, f["mask"]), np.where(prob > 0.5, 255, 0).astype(np.uint8))
+        assert c["foreground_fraction"] == pytest.approx(float(np.mean(prob > 0.5)))
         comp = argb_to_rgb(read_array(g, f["composite_argb"]))
         assert np.array_equal(comp, portrait_blur(upright, prob, 0.5))
     assert {c["rotation_degrees"] for c in m["cases"]} == {0, 90, 270}

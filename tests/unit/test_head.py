@@ -21,7 +21,7 @@ def test_sigmoid_head_is_exact_for_two_classes():
     p = m(x).numpy()[..., 1]
     s, spec = swap_head(m, "sigmoid", OutputSpec())
     assert s.output_shape == (None, 32, 32, 1)
-    assert spec.kind == "sigmoid" and spec.labels == ("person",) and spec.person_index == 0
+    assert spec.kind == "sigmoid" and spec.labels == ("person",) and spec.foreground_index == 0
     assert np.abs(s(x).numpy()[..., 0] - p).max() < 1e-6
     # the input model keeps its softmax head
     assert m.output_shape == (None, 32, 32, 2)
@@ -31,7 +31,7 @@ def test_sigmoid_head_respects_the_person_channel():
     inp = keras.Input((4, 4, 3))
     m = keras.Model(inp, layers.Conv2D(2, 1, activation="softmax")(inp))  # seed-style head: softmax in the conv
     x = _x((1, 4, 4, 3))
-    s, spec = swap_head(m, "sigmoid", OutputSpec(labels=("person", "background"), person_index=0))
+    s, spec = swap_head(m, "sigmoid", OutputSpec(labels=("person", "background"), foreground_index=0))
     assert spec.labels == ("person",)
     assert np.abs(s(x).numpy()[..., 0] - m(x).numpy()[..., 0]).max() < 1e-6
 

@@ -77,8 +77,8 @@ def test_predict_parts_and_measure(toy_run, toy_parsing, tmp_path):
     cmap = seg.probabilities(img).argmax(-1)
     assert m.parts["red-part"]["pixels"] == int((cmap == 1).sum()) > 0
     rows = np.flatnonzero((cmap > 0).any(axis=1))
-    assert m.person_height_px == rows[-1] - rows[0] + 1
-    assert m.parts["blue-part"]["area_cm2"] == pytest.approx((cmap == 2).sum() * (100.0 / m.person_height_px) ** 2)
+    assert m.body_height_px == rows[-1] - rows[0] + 1
+    assert m.parts["blue-part"]["area_cm2"] == pytest.approx((cmap == 2).sum() * (100.0 / m.body_height_px) ** 2)
     with pytest.raises(Exception, match="effect"):
         predict(seg, [("t00", img)], tmp_path, effect="nope")
 

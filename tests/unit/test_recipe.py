@@ -9,9 +9,11 @@ from mobile_kit.data.augment import AugmentConfig
 from mobile_kit.errors import DatasetError, UnknownNameError
 from mobile_kit.losses import LOSSES, boundary_loss, distillation_loss, recipe_loss
 from mobile_kit.recipe.mixing import (RecipeSample, boundary_band, copy_paste, draw_epoch, encode_target,
-                                      make_recipe_sample, negatives_from, person_free_crop)
-from mobile_kit.recipe.sources import ccp_person_ids, load_ccp_pair, parse_source, source_split
+                                      foreground_free_crop, make_recipe_sample, negatives_from)
+from mobile_kit.recipe.sources import (ccp_foreground_ids, load_ccp_pair, parse_source, source_label_map,
+                                      source_split)
 from mobile_kit.specs import InputSpec
+from mobile_kit.tasks.label_map import LABEL_MAPS_DIR
 from tests.conftest import write_jpg, write_png
 
 
@@ -105,13 +107,13 @@ def test_recipe_loss_rejects_bad_names_and_weights():
 
 # --- negatives, copy-paste, sampling --------------------------------------------------------------------------
 
-def test_person_free_crop_holds_no_person_pixel():
+def test_foreground_free_crop_holds_no_foreground_pixel():
     rng = np.random.default_rng(0)
     m = _square_mask(100, 100, 0, 100, 0, 50)  # left half is person
     for _ in range(5):
-        y, x, h, w = person_free_crop(m, rng, min_side=20, margin=4)
+        y, x, h, w = foreground_free_crop(m, rng, min_side=20, margin=4)
         assert m[y : y + h, x : x + w].sum() == 0 and x >= 54
-    assert person_free_crop(np.ones((64, 64), np.uint8), rng) is None
+    assert foreground_free_crop(np.ones((64, 64), np.uint8), rng) is None
 
 
 def test_negatives_are_background_regions_of_labelled_photos_with_empty_masks():
@@ -178,10 +180,16 @@ def _write_ccp(root, n=5):
     return root
 
 
-def test_ccp_every_nonzero_label_is_person_and_bags_count_by_decision(tmp_path):
+def test_ccp_every_nonzero_label_is_foreground_and_bags_count_by_the_shipped_map(tmp_path):
+    import dataclasses
+
     root = _write_ccp(tmp_path / "ccp")
-    with_bags = ccp_person_ids(root / "classes.json", carried_as_person=True)
-    without = ccp_person_ids(root / "classes.json", carried_as_person=False)
+    shipped = source_label_map("ccp")  # the default task's data: which CCP classes are foreground
+    assert shipped.mapping["null"] == 0 and all(shipped.mapping[n] == 1 for n in ("bag", "purse", "wallet", "skin"))
+    assert "bag" in json.loads((LABEL_MAPS_DIR / f"{shipped.name}.json").read_text())["description"]
+    with_bags = ccp_foreground_ids(root / "classes.json")
+    no_carried = dataclasses.replace(shipped, mapping=dict(shipped.mapping, bag=0, purse=0, wallet=0))
+    without = ccp_foreground_ids(root / "classes.json", no_carried)
     assert sorted(with_bags.tolist()) == [1, 2, 3, 4, 5, 6]
     assert sorted(without.tolist()) == [2, 3, 6]
     spec = parse_source(f"ccp:{root}", 2.0)
@@ -190,7 +198,7 @@ def test_ccp_every_nonzero_label_is_person_and_bags_count_by_decision(tmp_path):
     assert len(train) == 4 and len(val) == 1 and not {p.stem for p in train} & {p.stem for p in val}
     img, m = load(train[0])
     assert img.shape == (40, 30, 3) and m.dtype == np.uint8
-    assert m[10, 10] == 1 and m[30, 10] == 1 and m[2, 2] == 0  # clothes and the bag are person
+    assert m[10, 10] == 1 and m[30, 10] == 1 and m[2, 2] == 0  # clothes and the bag are foreground
     _, m2 = load_ccp_pair(train[0], without)
     assert m2[30, 10] == 0 and m2[10, 10] == 1
 
@@ -231,7 +239,7 @@ def test_train_with_the_full_recipe_records_it(tiny_run, make_dataset, tmp_path)
     assert rec["distill_weight"] == 0.5 and rec["teacher"]["path"] == str(tiny_run)
     assert [s["kind"] for s in rec["sources"]] == ["masks", "ccp"] and rec["sources"][0]["weight"] == 2.0
     assert rec["pool_sizes"]["unlabelled"] == 3 and rec["pool_sizes"]["1:ccp:ccp"] == 4  # CCP val held out
-    assert rec["ccp_bag_purse_wallet_as_person"] is True and rec["epoch_size"] == 10
+    assert rec["ccp_label_map"] == source_label_map("ccp").name and rec["epoch_size"] == 10
     hist = json.loads((out / "history.json").read_text())
     assert len(hist) == 1 and np.isfinite(hist[0]["loss"])
 

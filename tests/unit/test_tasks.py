@@ -157,9 +157,9 @@ def test_part_areas_pixels_fractions_and_cm2(tmp_path):
     cmap[50:150, 10:20] = 1  # 1000 px, person 100 px tall
     cmap[140:150, 20:30] = 2  # 100 px beside it
     r = part_areas(cmap, ["background", "skin", "shoes"], height_cm=170.0, source="x.jpg")
-    assert r.person_height_px == 100 and r.cm_per_px == pytest.approx(1.7)
+    assert r.body_height_px == 100 and r.cm_per_px == pytest.approx(1.7)
     assert r.parts["skin"]["pixels"] == 1000 and r.parts["shoes"]["pixels"] == 100
-    assert r.parts["shoes"]["fraction_of_person"] == pytest.approx(100 / 1100)
+    assert r.parts["shoes"]["fraction_of_body"] == pytest.approx(100 / 1100)
     assert r.parts["skin"]["fraction_of_image"] == pytest.approx(1000 / 10000)
     assert r.parts["skin"]["area_cm2"] == pytest.approx(1000 * 1.7 ** 2)
     assert "background" not in r.parts

@@ -60,6 +60,8 @@ public struct Contract: Codable, Equatable {
     public struct Output: Codable, Equatable {
         public var kind: String?
         public var labels: [String]?
+        public var foreground_index: Int?
+        /// Legacy name of `foreground_index` (v1 files and v2 files written before the rename); read when it is absent.
         public var person_index: Int?
         public var threshold: Double?
     }
@@ -91,7 +93,8 @@ public struct Contract: Codable, Equatable {
     public var channelOrder: String { channels == 1 ? "GRAY" : (input.channel_order ?? "RGB") }
     public var kind: String { output.kind ?? "softmax" }
     public var labels: [String] { output.labels ?? ["background", "person"] }
-    public var personIndex: Int { output.person_index ?? (labels.count > 1 ? 1 : 0) }
+    /// Channel of the foreground class (`output.foreground_index`, else the legacy `person_index`).
+    public var personIndex: Int { output.foreground_index ?? output.person_index ?? (labels.count > 1 ? 1 : 0) }
     public var threshold: Float { Float(output.threshold ?? 0.5) }
     public var scale: [Float] { (try? (input.scale ?? .single(1.0 / 255.0)).values(channels: channels)) ?? [] }
     public var offset: [Float] { (try? (input.offset ?? .single(0)).values(channels: channels)) ?? [] }
@@ -105,7 +108,8 @@ public struct Contract: Codable, Equatable {
         _ = try (input.scale ?? .single(1.0 / 255.0)).values(channels: channels)
         _ = try (input.offset ?? .single(0)).values(channels: channels)
         if labels.count > 1 && (personIndex < 0 || personIndex >= labels.count) {
-            throw ContractError.invalid("contract output person_index: expected 0..\(labels.count - 1), found \(personIndex)")
+            let key = output.foreground_index != nil ? "foreground_index" : "person_index"
+            throw ContractError.invalid("contract output \(key): expected 0..\(labels.count - 1), found \(personIndex)")
         }
     }
 }

@@ -29,6 +29,18 @@ final class CoreTests: XCTestCase {
         XCTAssertThrowsError(try Contract.parse(Data(json.replacingOccurrences(of: "logits", with: "relu").utf8)))
     }
 
+    func testForegroundIndexWithLegacyPersonIndexFallback() throws {
+        func contract(_ output: String) throws -> Contract {
+            try Contract.parse(Data("{\"input\": {\"height\": 1, \"width\": 1}, \"output\": {\"kind\": \"softmax\", \"labels\": [\"a\", \"b\", \"c\"]\(output)}}".utf8))
+        }
+        XCTAssertEqual(try contract(", \"foreground_index\": 2").personIndex, 2)
+        XCTAssertEqual(try contract(", \"person_index\": 2").personIndex, 2)  // v1 / early v2 files
+        XCTAssertEqual(try contract(", \"person_index\": 2, \"foreground_index\": 0").personIndex, 0)  // current name wins
+        XCTAssertEqual(try contract("").personIndex, 1)
+        XCTAssertThrowsError(try contract(", \"foreground_index\": 5"))
+        XCTAssertEqual(Postprocess.personProbability([0.1, 0.2, 0.7], contract: try contract(", \"foreground_index\": 2")), [0.7])
+    }
+
     func testDecodeUpsampleMaskAndEffects() throws {
         let c = try Contract.parse(Data("{\"input\": {\"height\": 1, \"width\": 2}, \"output\": {\"kind\": \"softmax\"}}".utf8))
         XCTAssertEqual(Postprocess.personProbability([0.2, 0.8, 0.9, 0.1], contract: c), [0.8, 0.1])

@@ -29,7 +29,7 @@ public final class Contract {
     public final String kind;
     /** Class names in output channel order. */
     public final List<String> labels;
-    /** Output channel holding the person class when there is more than one channel. */
+    /** Output channel holding the foreground class when there is more than one channel ({@code output.foreground_index}). */
     public final int personIndex;
     /** p(person) above which a pixel is person. */
     public final float threshold;
@@ -144,9 +144,11 @@ public final class Contract {
         Object l = out.get("labels");
         if (l instanceof List) for (Object o : (List<?>) l) labels.add(String.valueOf(o));
         String kind = Json.str(out, "kind", "softmax");
-        int person = (int) Json.num(out, "person_index", labels.size() > 1 ? 1 : 0);
+        // foreground_index; contracts written before it was renamed carry person_index (read when it is absent)
+        String indexKey = out.containsKey("foreground_index") ? "foreground_index" : "person_index";
+        int person = (int) Json.num(out, indexKey, labels.size() > 1 ? 1 : 0);
         if (labels.size() > 1 && (person < 0 || person >= labels.size()))
-            throw new IllegalArgumentException("contract output person_index: expected 0.." + (labels.size() - 1) + ", found " + person);
+            throw new IllegalArgumentException("contract output " + indexKey + ": expected 0.." + (labels.size() - 1) + ", found " + person);
         return new Contract(h, w, c, sc, of, Json.str(in, "channel_order", "RGB"), Json.str(in, "layout", "NHWC"),
                 kind, labels, person, (float) Json.num(out, "threshold", 0.5), Json.str(m, "name", "model"),
                 m.get("task") instanceof Map ? Json.str(Json.obj(m, "task", "contract"), "name", "person") : "person");

@@ -10,7 +10,7 @@ import org.junit.Test;
 public class ContractTest {
     static final String META = "{\"name\": \"m\", \"input\": {\"height\": 64, \"width\": 96, \"channels\": 3,"
             + " \"scale\": [0.1, 0.2, 0.3], \"offset\": -1.0, \"layout\": \"NHWC\", \"channel_order\": \"BGR\"},"
-            + " \"output\": {\"kind\": \"logits\", \"labels\": [\"background\", \"person\", \"hair\"], \"person_index\": 1, \"threshold\": 0.4}}";
+            + " \"output\": {\"kind\": \"logits\", \"labels\": [\"background\", \"person\", \"hair\"], \"foreground_index\": 1, \"threshold\": 0.4}}";
 
     @Test
     public void readsEverythingFromTheMetadata() {
@@ -39,8 +39,9 @@ public class ContractTest {
     @Test
     public void rejectsBadContractsNamingTheField() {
         String[] bad = {"{\"output\": {}}", META.replace("\"logits\"", "\"relu\""), META.replace("[0.1, 0.2, 0.3]", "[0.1, 0.2]"),
-                META.replace("\"person_index\": 1", "\"person_index\": 5")};
-        String[] names = {"input", "kind", "scale", "person_index"};
+                META.replace("\"foreground_index\": 1", "\"foreground_index\": 5"),
+                META.replace("\"foreground_index\": 1", "\"person_index\": 7")};
+        String[] names = {"input", "kind", "scale", "foreground_index", "person_index"};
         for (int i = 0; i < bad.length; i++) {
             try {
                 Contract.parse(bad[i]);
@@ -49,5 +50,15 @@ public class ContractTest {
                 assertTrue(e.getMessage(), e.getMessage().contains(names[i]));
             }
         }
+    }
+
+    @Test
+    public void readsForegroundIndexAndFallsBackToTheLegacyPersonIndex() {
+        assertEquals(2, Contract.parse(META.replace("\"foreground_index\": 1", "\"foreground_index\": 2")).personIndex);
+        // v1 files and v2 files written before the rename carry person_index only
+        assertEquals(2, Contract.parse(META.replace("\"foreground_index\": 1", "\"person_index\": 2")).personIndex);
+        // both present: the current name wins
+        assertEquals(0, Contract.parse(META.replace("\"foreground_index\": 1",
+                "\"person_index\": 2, \"foreground_index\": 0")).personIndex);
     }
 }

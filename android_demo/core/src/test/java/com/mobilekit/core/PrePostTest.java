@@ -10,7 +10,7 @@ public class PrePostTest {
     static Contract contract(int h, int w, int ch, String order, String kind, String labels, String scale, String offset) {
         return Contract.parse("{\"input\": {\"height\": " + h + ", \"width\": " + w + ", \"channels\": " + ch + ", \"scale\": " + scale
                 + ", \"offset\": " + offset + ", \"channel_order\": \"" + order + "\"}, \"output\": {\"kind\": \"" + kind
-                + "\", \"labels\": " + labels + ", \"person_index\": 1}}");
+                + "\", \"labels\": " + labels + ", \"foreground_index\": 1}}");
     }
 
     @Test
