@@ -1,10 +1,11 @@
 """builtin:parsing on a held-out CCP validation split: per-class IoU, per-image mIoU, size, latency, TTA gain.
 
-The split: ``../shared/data/ccp`` pairs sorted by stem, shuffled with
-``numpy.random.default_rng(0)``, the first 15% (129 of 857 photos) held out as
-validation (:func:`mobile_kit.data.split_pairs`, ``val_fraction=0.15``,
-``seed=0``): the same split ``train --val-fraction 0.15 --seed 0`` held out
-when the model was trained. Labels are regrouped by the shipped ``ccp-8`` label
+The split: ``mobile_kit.data.splits.CCP_SPLIT``, the one CCP validation split
+(``../shared/data/ccp`` pairs sorted by stem, shuffled with
+``numpy.random.default_rng(0)``, the first 15% = 129 of 857 photos held out;
+``benchmarks/mobile_arch.py`` scores the binary person models on the same
+photos): the split ``train --val-fraction 0.15 --seed 0`` held out when the
+model was trained. Labels are regrouped by the shipped ``ccp-8`` label
 map (stored in the model's metadata).
 
 Scored: the Keras model, its tflite-int8 export (calibrated on the training
@@ -31,7 +32,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared"
-VAL_FRACTION, SEED = 0.15, 0
 
 
 def _row(name, r, size, latency_us=None):
@@ -88,12 +88,14 @@ def main(argv=None) -> int:
 
     from mobile_kit.bench import interleaved_latency
     from mobile_kit.bench.local import git_commit, local_device
+    from mobile_kit.data.splits import CCP_SPLIT
     from mobile_kit.eval import evaluate
     from mobile_kit.export import export_model
     from mobile_kit.fileio import atomic_write_text
     from mobile_kit.runtime import load_segmenter, resolve_model_path
 
-    kw = dict(split="val", val_fraction=VAL_FRACTION, seed=SEED, limit=a.limit, exclude=("background",))
+    kw = dict(split="val", val_fraction=CCP_SPLIT.val_fraction, seed=CCP_SPLIT.seed, limit=a.limit,
+              exclude=("background",))
     src = resolve_model_path(a.model)
     seg = load_segmenter(a.model)
     rows = []
@@ -123,8 +125,7 @@ def main(argv=None) -> int:
                 row["latency_us"] = lat[row["model"]]
     meta = seg.metadata
     res = {"benchmark": "parsing_ccp", "model": a.model, "data": "ccp (../shared/data/ccp)",
-           "split": {"val_fraction": VAL_FRACTION, "seed": SEED, "n_images": rows[0]["n_images"],
-                     "rule": "pairs sorted by stem, numpy default_rng(seed).permutation, first round(0.15 N) = val"},
+           "split": dict(CCP_SPLIT.to_dict(), n_images=rows[0]["n_images"], name="mobile_kit.data.splits.CCP_SPLIT"),
            "label_map": "ccp-8 (mobile_kit/tasks/label_maps/ccp-8.json)", "labels": list(meta.output.labels),
            "input_hw": list(meta.input.input_hw), "arch": meta.arch, "training": {
                k: meta.training.get(k) for k in ("epochs", "batch_size", "learning_rate", "loss", "seconds",
@@ -138,7 +139,8 @@ def main(argv=None) -> int:
     a.out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(a.out / "parsing_ccp.json", json.dumps(res, indent=2) + "\n")
     labels = list(meta.output.labels)
-    md = [f"# builtin:parsing on the CCP val split ({rows[0]['n_images']} photos, val_fraction 0.15, seed 0)", "",
+    md = [f"# builtin:parsing on the CCP val split ({rows[0]['n_images']} photos, CCP_SPLIT: val_fraction "
+          f"{CCP_SPLIT.val_fraction}, seed {CCP_SPLIT.seed})", "",
           f"{meta.arch} {meta.input.height}x{meta.input.width}, labels {', '.join(labels)} (ccp-8 grouping). "
           "mIoU: mean over photos of the per-photo mIoU over classes present in ground truth or prediction.", "",
           "| model | size (B) | p50 latency (us, 2 threads) | mIoU w/o background | mIoU all classes | pixel acc | "

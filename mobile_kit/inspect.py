@@ -43,6 +43,8 @@ def _keras_report(path: Path) -> dict:
         elif type(l).__name__ == "ACBlock":
             k = 9 + 3 + 3
             macs += s[1] * s[2] * s[3] * k * l.input_shape[-1]
+        elif type(l).__name__ == "DepthwiseACBlock":  # training-time: 3x3 + 1x3 + 3x1 per channel
+            macs += s[1] * s[2] * s[3] * (9 + 3 + 3)
     trainable = int(sum(np.prod(w.shape) for w in m.trainable_weights))
     return {
         "format": "keras",

@@ -272,7 +272,9 @@ def train(
     width_multiplier: Optional[float] = typer.Option(None, help="likeunet, mbv2_lraspp: scale every channel count "
                                                      "(default 1.0)."),
     depth: Optional[int] = typer.Option(None, min=1, help="unet only: number of down-sampling levels."),
-    acnet: bool = typer.Option(False, "--acnet", help="ACNet blocks (3x3 + 1x3 + 3x1) in place of 3x3 conv + BN."),
+    acnet: bool = typer.Option(False, "--acnet", help="ACNet blocks (3x3 + 1x3 + 3x1, each with BN) in place of 3x3 "
+                               "conv + BN (likeunet, unet) or 3x3 depthwise + BN (mbv2_lraspp); fold/export merge "
+                               "them back into one 3x3."),
     data_weight: Optional[List[float]] = typer.Option(None, "--data-weight", help="Sampling weight of each --data, "
                                                       "in the same order (default 1 each)."),
     teacher: Optional[Path] = typer.Option(None, "--teacher", help="Distil from this model (run folder, .keras, "

@@ -70,19 +70,28 @@ def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, relu: bool = 
     return layers.ReLU(6.0, name=f"{name}_relu")(x) if relu else x
 
 
-def _dw_bn(x, kernel: int, stride: int, name: str, relu: bool = True):
-    x = layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_dw")(x)
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_dwbn")(x)
+def _dw_bn(x, kernel: int, stride: int, name: str, relu: bool = True, acnet: bool = False):
+    """Depthwise ``kernel`` x ``kernel`` + BN (+ ReLU6); with ``acnet`` a 3x3 becomes a :class:`DepthwiseACBlock`."""
+    if acnet and kernel == 3:
+        from mobile_kit.reparam.acnet import DepthwiseACBlock
+
+        x = DepthwiseACBlock(stride, "same", mode="branch_bn", bn_momentum=BN_MOMENTUM, name=f"{name}_dwacb")(x)
+    else:
+        x = layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_dw")(x)
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_dwbn")(x)
     return layers.ReLU(6.0, name=f"{name}_dwrelu")(x) if relu else x
 
 
-def inverted_residual(x, expansion: int, out_ch: int, stride: int, kernel: int, name: str):
-    """MobileNetV2 block: 1x1 expand (ReLU6) -> kxk depthwise (ReLU6) -> 1x1 linear project (+ identity)."""
+def inverted_residual(x, expansion: int, out_ch: int, stride: int, kernel: int, name: str, acnet: bool = False):
+    """MobileNetV2 block: 1x1 expand (ReLU6) -> kxk depthwise (ReLU6) -> 1x1 linear project (+ identity).
+
+    ``acnet``: a 3x3 depthwise is trained as an ACNet block (3x3 + 1x3 + 3x1).
+    """
     in_ch = x.shape[-1]
     y = x
     if expansion != 1:
         y = _conv_bn(y, in_ch * expansion, 1, 1, f"{name}_expand")
-    y = _dw_bn(y, kernel, stride, name)
+    y = _dw_bn(y, kernel, stride, name, acnet=acnet)
     y = _conv_bn(y, out_ch, 1, 1, f"{name}_project", relu=False)
     if stride == 1 and in_ch == out_ch:
         y = layers.Add(name=f"{name}_add")([x, y])
@@ -90,7 +99,8 @@ def inverted_residual(x, expansion: int, out_ch: int, stride: int, kernel: int, 
 
 
 @register_arch("mbv2_lraspp", multiple_of=32)
-def mbv2_lraspp(spec: InputSpec, num_classes: int = 2, width_multiplier: float = 1.0) -> keras.Model:
+def mbv2_lraspp(spec: InputSpec, num_classes: int = 2, width_multiplier: float = 1.0,
+                acnet: bool = False) -> keras.Model:
     """Build the MobileNetV2 + LR-ASPP-style segmenter.
 
     Parameters
@@ -103,6 +113,15 @@ def mbv2_lraspp(spec: InputSpec, num_classes: int = 2, width_multiplier: float =
     width_multiplier : float
         Scales every channel count (rounded to multiples of 8, at least 8).
         See ``mobilekit inspect`` for the exact MACs of a built model.
+    acnet : bool
+        Train every 3x3 depthwise convolution (the stride-1 and stride-2
+        inverted residuals with k=3 and the decoder refinements) as a
+        :class:`~mobile_kit.reparam.acnet.DepthwiseACBlock`: depthwise 3x3 +
+        1x3 + 3x1, each with its own BatchNorm (Ding et al., "ACNet", ICCV
+        2019). ``fold_model`` (and so ``export`` and ``qat``) folds each back
+        into one depthwise 3x3, so the deployed graph, its size and its MACs
+        are those of ``acnet=False``. The 5x5 depthwise of stage 3 and the
+        stem's full 3x3 convolution stay as they are.
 
     Returns
     -------
@@ -119,7 +138,7 @@ def mbv2_lraspp(spec: InputSpec, num_classes: int = 2, width_multiplier: float =
     skips = [x]
     for si, (t, c, n, s, k) in enumerate(STAGES):
         for j in range(n):
-            x = inverted_residual(x, t, ch(c), s if j == 0 else 1, k, f"s{si + 1}b{j + 1}")
+            x = inverted_residual(x, t, ch(c), s if j == 0 else 1, k, f"s{si + 1}b{j + 1}", acnet=acnet)
         if si in SKIP_STAGES:
             skips.append(x)
     # LR-ASPP-style head: a 1x1 branch plus pooled global context, broadcast back by nearest upsampling.
@@ -139,7 +158,7 @@ def mbv2_lraspp(spec: InputSpec, num_classes: int = 2, width_multiplier: float =
         x = layers.Add(name=f"{level}_add")([x, skip])
         x = layers.ReLU(6.0, name=f"{level}_relu")(x)
         if i < len(skips) - 1:  # no refinement at 1/2: it would cost as much as a whole encoder stage
-            x = _dw_bn(x, 3, 1, f"{level}_refine")
+            x = _dw_bn(x, 3, 1, f"{level}_refine", acnet=acnet)
             x = _conv_bn(x, skip.shape[-1], 1, 1, f"{level}_refine_pw")
     x = layers.UpSampling2D(2, interpolation="bilinear", name="out_up")(x)
     out = softmax_head(x, num_classes)

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 
 from mobile_kit.data.augment import AugmentConfig
+from mobile_kit.data.splits import split_rule_for
 from mobile_kit.errors import DatasetError, MobileKitError
 from mobile_kit.progress import NullProgress, Progress
 from mobile_kit.recipe import RecipeConfig
@@ -64,7 +65,8 @@ def load_recipe_data(primary: SourceSpec, cfg: RecipeConfig, spec: InputSpec, va
     val_by: dict[str, list] = {}
     for i, src in enumerate([primary, *cfg.extra_sources]):
         name = f"{i}:{src.kind}:{src.path.name}"
-        train_pairs, val_pairs, load = source_split(src, val_fraction, seed, max_images)
+        rule = split_rule_for(src.kind, val_fraction, seed)  # ccp: always CCP_SPLIT (mobile_kit.data.splits)
+        train_pairs, val_pairs, load = source_split(src, rule.val_fraction, rule.seed, max_images)
         val_by[name] = val_pairs
         samples = []
         with progress.task(f"loading {src.path.name}", len(train_pairs)) as bar:

@@ -3,7 +3,9 @@
 :func:`fold_model` rebuilds a functional tf_keras model layer by layer and
 returns a new model (its input is never modified) in which:
 
-1. every :class:`~mobile_kit.reparam.acnet.ACBlock` became one ``Conv2D``;
+1. every :class:`~mobile_kit.reparam.acnet.ACBlock` became one ``Conv2D`` and every
+   :class:`~mobile_kit.reparam.acnet.DepthwiseACBlock` one ``DepthwiseConv2D`` (the block's
+   ``folded_layer()`` with the weights of its ``fused_kernel_bias()``);
 2. every stock ACNet pattern -- three ``Conv2D`` 3x3 / 1x3 / 3x1 on the same
    input, joined by an ``Add`` -- became one ``Conv2D`` (kernels added on the
    3x3 kernel's taps, biases summed);
@@ -216,7 +218,7 @@ def fold_model(model: keras.Model, input_shape: tuple[int, int, int] | None = No
     for l in model.layers:
         if isinstance(l, ACBlock):
             k, b = l.fused_kernel_bias()
-            tmpl = layers.Conv2D(l.filters, 3, strides=l.strides, padding=l.padding, name=l.name)
+            tmpl = l.folded_layer()
             fused[l.name] = (tmpl, k, b, _input_layers(l)[0].name)
             rep.acblocks.append(l.name)
         elif _exact_type(l, layers.Add):
