@@ -74,6 +74,12 @@ def person_free_fraction(seg, photos: list[Path]) -> dict:
     return {"mean": float(np.mean(list(fr.values()))), "per_photo": fr}
 
 
+def ablation_budget(training: dict) -> str:
+    """``"EPOCHS x SAMPLES"`` of a run's training metadata (samples per epoch: the recipe's epoch size, else n_train)."""
+    per_epoch = (training.get("recipe") or {}).get("epoch_size") or training.get("n_train")
+    return f"{training.get('epochs', '?')} x {per_epoch or '?'}"
+
+
 def render_markdown(res: dict) -> str:
     lines = [
         "# Mobile architecture vs built-in and peers",
@@ -103,11 +109,12 @@ def render_markdown(res: dict) -> str:
               + ", ".join(r["model"] for r in pareto_front([r for r in res["rows"]
                                                              if r["model"] not in PLOT_EXCLUDE])) + ".", ""]
     if res.get("ablation"):
-        lines += ["## Ablation (Keras float, same architecture, seed and sample budget)", "",
-                  "| run | recipe | portrait-248 val IoU | CCP val IoU | person-free % | training s |",
-                  "|---|---|---:|---:|---:|---:|"]
+        lines += ["## Ablation (Keras float, same architecture and seed; compare rows of the same budget)", "",
+                  "| run | recipe (features on) | budget (epochs x samples) | portrait-248 val IoU | CCP val IoU | "
+                  "person-free % | training s |", "|---|---|---|---:|---:|---:|---:|"]
         for r in res["ablation"]:
-            lines.append(f"| {r['run']} | {r['recipe']} | {r['portrait_val_iou']:.4f} | {r['ccp_val_iou']:.4f} | "
+            lines.append(f"| {r['run']} | {r['recipe']} | {ablation_budget(r.get('training') or {})} | "
+                         f"{r['portrait_val_iou']:.4f} | {r['ccp_val_iou']:.4f} | "
                          f"{100 * r['person_free_fraction']:.1f} | {r['training_seconds']:.0f} |")
         lines.append("")
     if res.get("notes"):
