@@ -126,6 +126,35 @@ def latency_stats(samples_us: list[float]) -> dict:
     }
 
 
+def _check_args(runs: int, threads: int, warmup: int) -> None:
+    if runs < 1 or threads < 1 or warmup < 0:
+        raise BenchmarkError(f"expected --runs >= 1, --threads >= 1, --warmup >= 0; found {runs}, {threads}, {warmup}")
+
+
+def _load_interpreter(artifact, threads: int):
+    """A LiteRT interpreter with allocated tensors and one fixed random input set (seed 0), or BenchmarkError."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    path = Path(artifact)
+    if path.suffix != ".tflite" or not path.is_file():
+        raise BenchmarkError(f"{path}: expected a .tflite file to benchmark (export a Keras model first)")
+    try:
+        interp = Interpreter(model_path=str(path), num_threads=threads)
+        interp.allocate_tensors()
+    except Exception as e:  # LiteRT raises ValueError/RuntimeError on a bad or truncated flatbuffer
+        raise BenchmarkError(f"{path}: expected a TFLite flatbuffer, found one LiteRT cannot load "
+                             f"({str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__})") from None
+    d = interp.get_input_details()[0]
+    rng = np.random.default_rng(0)
+    if np.issubdtype(d["dtype"], np.integer):
+        info = np.iinfo(d["dtype"])
+        x = rng.integers(info.min, info.max + 1, size=d["shape"]).astype(d["dtype"])
+    else:
+        x = rng.random(size=d["shape"]).astype(d["dtype"])
+    interp.set_tensor(d["index"], x)
+    return interp
+
+
 def bench_local(
     artifact: str | Path,
     threads: int = 2,
@@ -160,32 +189,15 @@ def bench_local(
         Not a ``.tflite`` file, or bad ``runs``/``threads``.
     """
     from ai_edge_litert import __version__ as litert_version
-    from ai_edge_litert.interpreter import Interpreter
 
     from mobile_kit import __version__
 
     path = Path(artifact)
-    if path.suffix != ".tflite" or not path.is_file():
-        raise BenchmarkError(f"{path}: expected a .tflite file to benchmark (export a Keras model first)")
-    if runs < 1 or threads < 1 or warmup < 0:
-        raise BenchmarkError(f"expected --runs >= 1, --threads >= 1, --warmup >= 0; found {runs}, {threads}, {warmup}")
+    _check_args(runs, threads, warmup)
     rss0 = _rss_mb()
     t0 = time.perf_counter_ns()
-    try:
-        interp = Interpreter(model_path=str(path), num_threads=threads)
-        interp.allocate_tensors()
-    except Exception as e:  # LiteRT raises ValueError/RuntimeError on a bad or truncated flatbuffer
-        raise BenchmarkError(f"{path}: expected a TFLite flatbuffer, found one LiteRT cannot load "
-                             f"({str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__})") from None
+    interp = _load_interpreter(path, threads)
     init_us = (time.perf_counter_ns() - t0) / 1e3
-    d = interp.get_input_details()[0]
-    rng = np.random.default_rng(0)
-    if np.issubdtype(d["dtype"], np.integer):
-        info = np.iinfo(d["dtype"])
-        x = rng.integers(info.min, info.max + 1, size=d["shape"]).astype(d["dtype"])
-    else:
-        x = rng.random(size=d["shape"]).astype(d["dtype"])
-    interp.set_tensor(d["index"], x)
     t0 = time.perf_counter_ns()
     interp.invoke()
     first_us = (time.perf_counter_ns() - t0) / 1e3
@@ -252,32 +264,10 @@ def interleaved_latency(artifacts: dict, threads: int = 2, runs: int = 100, warm
         No artifact, an artifact that is not a loadable ``.tflite`` file, or
         bad ``runs``/``threads``/``warmup``.
     """
-    from ai_edge_litert.interpreter import Interpreter
-
     if not artifacts:
         raise BenchmarkError("expected at least one .tflite artifact to compare, found none")
-    if runs < 1 or threads < 1 or warmup < 0:
-        raise BenchmarkError(f"expected --runs >= 1, --threads >= 1, --warmup >= 0; found {runs}, {threads}, {warmup}")
-    rng = np.random.default_rng(0)
-    its = {}
-    for name, artifact in artifacts.items():
-        path = Path(artifact)
-        if path.suffix != ".tflite" or not path.is_file():
-            raise BenchmarkError(f"{path}: expected a .tflite file to benchmark (export a Keras model first)")
-        try:
-            it = Interpreter(model_path=str(path), num_threads=threads)
-            it.allocate_tensors()
-        except Exception as e:  # LiteRT raises ValueError/RuntimeError on a bad flatbuffer
-            raise BenchmarkError(f"{path}: expected a TFLite flatbuffer, found one LiteRT cannot load "
-                                 f"({str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__})") from None
-        d = it.get_input_details()[0]
-        if np.issubdtype(d["dtype"], np.integer):
-            info = np.iinfo(d["dtype"])
-            x = rng.integers(info.min, info.max + 1, size=d["shape"]).astype(d["dtype"])
-        else:
-            x = rng.random(size=d["shape"]).astype(d["dtype"])
-        it.set_tensor(d["index"], x)
-        its[name] = it
+    _check_args(runs, threads, warmup)
+    its = {name: _load_interpreter(artifact, threads) for name, artifact in artifacts.items()}
     samples = {k: [] for k in its}
     with progress.task("interleaved benchmark", warmup + runs) as t:
         for r in range(warmup + runs):

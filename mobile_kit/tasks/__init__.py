@@ -153,10 +153,7 @@ def get_task(name: str = DEFAULT_TASK, **config):
     UnknownNameError
         For an unregistered name (the message lists the valid ones).
     """
-    _load_builtins()
-    if name not in TASKS:
-        raise UnknownNameError("task", name, TASKS)
-    return TASKS[name](**config)
+    return task_class(name)(**config)
 
 
 def task_of(metadata) -> Any:
