@@ -166,16 +166,18 @@ def user_errors(fn=None, *, outputs: dict | None = None):
             if interrupt_signal() is not None:  # a converter swallowed the KeyboardInterrupt
                 raise KeyboardInterrupt
             return result
-        except MobileKitError as e:
-            _error(str(e))
-            raise typer.Exit(e.exit_code) from None
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
-        except KeyboardInterrupt:
-            sig = interrupt_signal() or 2
-            _error(f"interrupted (signal {sig}); nothing half written was left in the output folder")
-            raise typer.Exit(128 + sig) from None
-        except Exception as e:
+        except (KeyboardInterrupt, Exception) as e:
+            # A signal arrived: our handler raised KeyboardInterrupt, which C code may have turned into another
+            # error on its way up (an extension module's import says "ImportError: initialization failed").
+            if isinstance(e, KeyboardInterrupt) or interrupt_signal() is not None:
+                sig = interrupt_signal() or 2
+                _error(f"interrupted (signal {sig}); nothing half written was left in the output folder")
+                raise typer.Exit(128 + sig) from None
+            if isinstance(e, MobileKitError):
+                _error(str(e))
+                raise typer.Exit(e.exit_code) from None
             if is_user_os_error(e):
                 _error(os_error_message(e))
                 raise typer.Exit(2) from None

@@ -286,6 +286,8 @@ CASES = [
       check="old_report_kept"),
     C("report-swallowed-ctrl-c", "report {res} --out {tmp}/rep", 130, "interrupted", fault="swallowed_interrupt",
       check="old_report_kept"),
+    C("report-sigterm-turned-into-importerror", "report {res} --out {tmp}/rep", 143, "interrupted",
+      fault="interrupt_as_import_error", check="old_report_kept"),
     # predict
     C("predict-threshold", "predict {tfl} {w}/photos/good.jpg --out {tmp}/p --threshold 1.5", 2, "--threshold"),
     C("predict-no-images", "predict {tfl} --out {tmp}/p", 2, "IMAGE"),
@@ -391,6 +393,14 @@ def _apply_fault(name, monkeypatch, tmp: Path, world):
         def plot(results, path):
             fileio.note_interrupt(signal.SIGINT)  # what a converter's C++ code does when it eats the KeyboardInterrupt
             return real_plot(results, path)
+
+        monkeypatch.setattr(rep, "plot", plot)
+    elif name == "interrupt_as_import_error":
+        import mobile_kit.bench.report as rep
+
+        def plot(results, path):  # SIGTERM lands while a C extension initialises: it re-raises as ImportError
+            fileio.note_interrupt(signal.SIGTERM)
+            raise ImportError("initialization failed")
 
         monkeypatch.setattr(rep, "plot", plot)
     elif name == "interrupt_parity":
