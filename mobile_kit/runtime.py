@@ -69,7 +69,7 @@ def resolve_model_path(path: str | Path | None) -> Path:
         return builtin_model_path(builtin_name(path))
     p = Path(path)
     if not p.exists():
-        raise ModelError(f"{p}: model not found (expected a run folder, a .keras or a .tflite file)")
+        raise ModelError(f"{p}: model not found (expected a run folder, a .keras, .tflite or .onnx file or a .mlpackage)")
     from mobile_kit.export.registry import format_for, model_suffixes
 
     if p.is_dir() and p.suffix not in model_suffixes():  # a run folder (a .mlpackage folder is a model)

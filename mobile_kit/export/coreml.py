@@ -194,9 +194,14 @@ class CoreMLRunner:
 
 
 def _load(path: Path):
+    """The package's ``MLModel`` (spec only, no compilation), or :class:`ModelError` for an unreadable package."""
     import coremltools as ct
 
-    return ct.models.MLModel(str(path), skip_model_load=True)
+    try:
+        return ct.models.MLModel(str(path), skip_model_load=True)
+    except Exception as e:  # coremltools raises RuntimeError/ValueError/protobuf errors for a broken package
+        raise ModelError(f"{path}: expected a Core ML .mlpackage (Manifest.json, Data/com.apple.CoreML/model.mlmodel), "
+                         f"found one coremltools cannot read ({str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__})") from None
 
 
 def coreml_io_details(path: Path) -> dict:

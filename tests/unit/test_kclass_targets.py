@@ -310,3 +310,20 @@ def test_inspect_reads_a_core_ml_package_and_the_runtime_refuses_it_off_macos(co
     if platform.system() != "Darwin":
         with pytest.raises(ModelError, match="model.mlpackage: Core ML predicts only on macOS"):
             load_segmenter(pkg)
+
+
+@pytest.mark.parametrize("content", ["empty", "garbage_manifest"])
+def test_inspect_of_a_broken_core_ml_package_is_a_user_error(tmp_path, content):
+    """A folder named .mlpackage without a readable manifest: exit 2, one line naming the package, no crash log."""
+    from typer.testing import CliRunner
+
+    from mobile_kit.cli.app import app
+
+    pkg = tmp_path / "broken.mlpackage"
+    pkg.mkdir()
+    if content == "garbage_manifest":
+        (pkg / "Manifest.json").write_text("{not json")
+    r = CliRunner().invoke(app, ["inspect", str(pkg)])
+    assert r.exit_code == 2, r.output
+    assert "broken.mlpackage" in r.output and "expected a Core ML .mlpackage" in r.output
+    assert "internal error" not in r.output
