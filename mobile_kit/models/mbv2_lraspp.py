@@ -99,7 +99,7 @@ def inverted_residual(x, expansion: int, out_ch: int, stride: int, kernel: int, 
 
 
 @register_arch("mbv2_lraspp", multiple_of=32)
-def mbv2_lraspp(spec: InputSpec, num_classes: int = 2, width_multiplier: float = 1.0,
+def mbv2_lraspp(spec: InputSpec, num_classes: int, width_multiplier: float = 1.0,
                 acnet: bool = False) -> keras.Model:
     """Build the MobileNetV2 + LR-ASPP-style segmenter.
 
