@@ -7,7 +7,7 @@ the file (or option), what was expected and what was found.
 from __future__ import annotations
 
 import errno
-from typing import Iterable
+from collections.abc import Iterable, Mapping
 
 
 class MobileKitError(Exception):
@@ -64,6 +64,21 @@ class UnknownNameError(MobileKitError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return self.args[0]
+
+
+def lookup(registry, kind: str, name: str):
+    """``registry[name]`` for a mapping, ``name`` itself for a collection of valid names; else an error.
+
+    The error is :class:`UnknownNameError` naming ``kind`` and listing the registered names.
+
+    Raises
+    ------
+    UnknownNameError
+        For a name not in ``registry``.
+    """
+    if name not in registry:
+        raise UnknownNameError(kind, name, registry)
+    return registry[name] if isinstance(registry, Mapping) else name
 
 
 class OutputError(MobileKitError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from mobile_kit.errors import UnknownNameError
+from mobile_kit.errors import lookup
 
 _EPS = 1e-6
 
@@ -67,9 +67,7 @@ def get_loss(name: str, dice_channels=(1,)):
     UnknownNameError
         For a name not in :data:`LOSS_FACTORIES`.
     """
-    if name not in LOSS_FACTORIES:
-        raise UnknownNameError("loss", name, LOSS_FACTORIES)
-    return LOSS_FACTORIES[name](dice_channels)
+    return lookup(LOSS_FACTORIES, "loss", name)(dice_channels)
 
 
 # --- Recipe losses: boundary band and knowledge distillation -------------------------------------------------
@@ -147,8 +145,7 @@ def recipe_loss(base: str = "ce+dice", distill_weight: float = 0.0, boundary_wei
     ValueError
         For weights out of range.
     """
-    if base not in _PIXEL_TERMS:
-        raise UnknownNameError("loss", base, _PIXEL_TERMS)
+    lookup(_PIXEL_TERMS, "loss", base)
     if not 0.0 <= distill_weight <= 1.0 or boundary_weight < 0:
         raise ValueError(f"distill_weight must be in [0, 1] and boundary_weight >= 0, found "
                          f"{distill_weight} and {boundary_weight}")

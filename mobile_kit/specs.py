@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mobile_kit.errors import ModelError, UnknownNameError
+from mobile_kit.errors import ModelError, UnknownNameError, lookup
 
 METADATA_FILENAME = "metadata.json"
 METADATA_SCHEMA_VERSION = 2
@@ -79,9 +79,7 @@ def normalization_from_name(name: str) -> tuple[float, float]:
     UnknownNameError
         If ``name`` is not one of :data:`NORMALIZATIONS`.
     """
-    if name not in NORMALIZATIONS:
-        raise UnknownNameError("input normalisation", name, NORMALIZATIONS)
-    return NORMALIZATIONS[name]
+    return lookup(NORMALIZATIONS, "input normalisation", name)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from mobile_kit.errors import UnknownNameError
+from mobile_kit.errors import lookup
 
 SCALES = (0.9, 1.0, 1.1)
 TTA_MODES = ("flip", "scales", "flip+scales")
@@ -74,8 +74,7 @@ def tta_probabilities(fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray,
     UnknownNameError
         For a mode other than :data:`TTA_MODES`.
     """
-    if mode not in TTA_MODES:
-        raise UnknownNameError("TTA mode", mode, TTA_MODES)
+    lookup(TTA_MODES, "TTA mode", mode)
     scales = SCALES if "scales" in mode else (1.0,)
     flips = (False, True) if "flip" in mode else (False,)
     log_sum, count = None, None

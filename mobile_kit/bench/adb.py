@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mobile_kit.bench.benchmark_model import BenchmarkOutputError, parse_benchmark_output, parse_inference_diff
-from mobile_kit.errors import BenchmarkError, DeviceError, MobileKitError, UnknownNameError
+from mobile_kit.errors import BenchmarkError, DeviceError, MobileKitError, UnknownNameError, lookup
 from mobile_kit.fileio import sha256_file
 
 REMOTE_DIR = "/data/local/tmp/mobilekit"
@@ -207,9 +207,7 @@ def binary_for_abi(abi: str | None, binary: str | Path | None = None, cache_dir:
             raise BenchmarkError(f"{p}: expected SHA-256 {sha256}, found {sha256_file(p)}")
         return p
     if url is None:
-        if abi not in BINARY_URLS:
-            raise UnknownNameError("Android ABI", str(abi), BINARY_URLS)
-        url = BINARY_URLS[abi]
+        url = lookup(BINARY_URLS, "Android ABI", str(abi))
     cache = Path(cache_dir or os.environ.get("MOBILEKIT_CACHE", Path.home() / ".cache" / "mobilekit")) / "benchmark_model" / str(abi)
     path, manifest = cache / "benchmark_model", cache / "manifest.json"
     if path.is_file() and manifest.is_file():

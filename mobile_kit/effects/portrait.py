@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from mobile_kit.errors import UnknownNameError
+from mobile_kit.errors import lookup
 
 
 def _odd(n: float) -> int:
@@ -124,6 +124,4 @@ EFFECTS = {"mask": mask_image, "overlay": overlay, "blur": portrait_blur}
 
 def apply_effect(name: str, image: np.ndarray, prob: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     """Apply the effect registered as ``name`` (``mask``, ``overlay``, ``blur``)."""
-    if name not in EFFECTS:
-        raise UnknownNameError("effect", name, EFFECTS)
-    return EFFECTS[name](image, prob, threshold)
+    return lookup(EFFECTS, "effect", name)(image, prob, threshold)

@@ -15,7 +15,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
-from mobile_kit.errors import ExportError, ModelError, UnknownNameError
+from mobile_kit.errors import ExportError, ModelError, UnknownNameError, lookup
 
 
 class Runner(Protocol):
@@ -221,9 +221,7 @@ def check_requirements(t: Target) -> None:
 def get_target(name: str) -> Target:
     """The registered target ``name``; raises :class:`UnknownNameError` listing valid names."""
     _load_all()
-    if name not in TARGETS:
-        raise UnknownNameError("export target", name, TARGETS)
-    return TARGETS[name]
+    return lookup(TARGETS, "export target", name)
 
 
 def target_names() -> list[str]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from mobile_kit.errors import MobileKitError, UnknownNameError
+from mobile_kit.errors import MobileKitError, lookup
 from mobile_kit.specs import InputSpec
 
 #: name -> builder(input_spec, num_classes, **options) -> tf_keras.Model
@@ -48,9 +48,7 @@ def build_model(name: str, input_spec: InputSpec, num_classes: int | None = None
     MobileKitError
         If the input size is not a multiple of the total stride.
     """
-    if name not in ARCHITECTURES:
-        raise UnknownNameError("architecture", name, ARCHITECTURES)
-    fn = ARCHITECTURES[name]
+    fn = lookup(ARCHITECTURES, "architecture", name)
     m = fn.multiple_of
     if input_spec.height % m or input_spec.width % m or input_spec.height <= 0 or input_spec.width <= 0:
         raise MobileKitError(

@@ -27,7 +27,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from mobile_kit.errors import MobileKitError, UnknownNameError
+from mobile_kit.errors import MobileKitError, lookup
 
 #: name -> factory(**config) -> Task (the registered :class:`~mobile_kit.tasks.base.Task` subclasses)
 TASKS: dict[str, Callable[..., Any]] = {}
@@ -80,9 +80,7 @@ def task_class(name: str):
         For an unregistered name (the message lists the valid ones).
     """
     _load_builtins()
-    if name not in TASKS:
-        raise UnknownNameError("task", name, TASKS)
-    return TASKS[name]
+    return lookup(TASKS, "task", name)
 
 
 def default_labels() -> tuple[str, ...]:
@@ -161,9 +159,7 @@ def task_of(metadata) -> Any:
     _load_builtins()
     cfg = dict(metadata.task or {"name": DEFAULT_TASK})
     name = cfg.pop("name", DEFAULT_TASK)
-    if name not in TASKS:
-        raise UnknownNameError("task", name, TASKS)
-    return TASKS[name].from_metadata(metadata)
+    return lookup(TASKS, "task", name).from_metadata(metadata)
 
 
 __all__ = ["ASSETS_DIR", "DEFAULT_TASK", "LEGACY_OUTPUT_FIELDS", "TASKS", "builtin_models", "builtins_help",

@@ -104,3 +104,21 @@ def test_report_random_input(data):
         if r is not None:
             assert (Path(d) / "out" / "report.md").is_file()
         assert not [q for q in Path(d).rglob(".*")]  # no staging or temp files left either way
+
+
+def test_lookup_returns_the_registered_entry_or_names_the_valid_ones():
+    from mobile_kit.errors import UnknownNameError, lookup
+
+    reg = {"b": 2, "a": 1}
+    assert lookup(reg, "thing", "a") == 1
+    with pytest.raises(UnknownNameError, match=r"unknown thing 'c'; valid things: a, b") as e:
+        lookup(reg, "thing", "c")
+    assert isinstance(e.value, KeyError) and e.value.valid == ["a", "b"]
+
+
+def test_lookup_in_a_collection_of_names_returns_the_name():
+    from mobile_kit.errors import UnknownNameError, lookup
+
+    assert lookup(("flip", "scales"), "TTA mode", "flip") == "flip"
+    with pytest.raises(UnknownNameError, match="valid TTA modes: flip, scales"):
+        lookup(("flip", "scales"), "TTA mode", "zoom")
